@@ -1,0 +1,159 @@
+// The spool: how the preload library hands events to the collector.
+//
+// A spool is a directory (named by ATR_SPOOL_DIR in the target's
+// environment). It holds:
+//   control            one 4 KiB page, MAP_SHARED by every traced process of
+//                      the tree: the global sequence counter and flags.
+//   <pid>.<n>.spool    one append-only file per process image (n counts the
+//                      images a pid went through: 0, then 1 after an exec...).
+//
+// A spool file is a sequence of chunks. Each chunk is written by one thread
+// with a single write(2) on an O_APPEND descriptor, so chunks never
+// interleave and a chunk is either wholly in the file or (after a crash in
+// the middle of a write, or a full disk) a truncated tail the reader reports.
+// Chunk = ChunkHeader + records; every record starts with a RecordHeader
+// and is a multiple of 8 bytes long.
+//
+// Ordering: within one thread, records are in program order. Across threads
+// and processes only EventRecord::seq orders events (DESIGN.md §4): a
+// release takes its seq before the real call, an acquisition after it
+// returns. A StackRecord always precedes, in the same thread's stream, the
+// first event that names its hash; a ModuleRecord precedes every StackRecord
+// whose pcs it covers.
+//
+// Header-only and dependency-free: both the preload library and the
+// collector include it. Layout is little-endian x86-64, native alignment.
+#ifndef ATR_RECORDER_SPOOL_FORMAT_H_
+#define ATR_RECORDER_SPOOL_FORMAT_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace atr::spool {
+
+inline constexpr char kControlFileName[] = "control";
+inline constexpr char kSpoolSuffix[] = ".spool";
+inline constexpr uint32_t kSpoolVersion = 1;
+
+// Environment variables the preload library reads.
+inline constexpr char kEnvSpoolDir[] = "ATR_SPOOL_DIR";   // required to record
+inline constexpr char kEnvUnwind[] = "ATR_UNWIND";        // libunwind|fp|none
+inline constexpr char kEnvMaxDepth[] = "ATR_MAX_DEPTH";   // frames, default 64
+inline constexpr char kEnvFreeStacks[] = "ATR_FREE_STACKS";  // "0" disables
+
+// The shared control page. Created (zero-filled, then magic set) by whoever
+// creates the spool: the collector, or the first traced process when the
+// preload library is used alone.
+struct ControlPage {
+  static constexpr uint64_t kMagic = 0x3130'4C52'5443'5241ull;  // "ARTCRL01"
+  uint64_t magic;
+  uint32_t version;              // kSpoolVersion
+  uint32_t unwinder;             // informational: which unwinder the tree uses
+  std::atomic<uint64_t> next_seq;  // global event sequence; first event gets 1
+  std::atomic<uint64_t> processes_started;  // spool files ever created
+  std::atomic<uint64_t> lost_events;        // events that could not be recorded
+};
+static_assert(sizeof(ControlPage) <= 4096);
+
+struct ChunkHeader {
+  static constexpr uint32_t kMagic = 0x4B525441;  // "ATRK"
+  uint32_t magic;
+  uint32_t payload_bytes;  // bytes of records following this header
+  uint32_t pid;
+  uint32_t tid;            // thread that wrote every record in the chunk
+};
+static_assert(sizeof(ChunkHeader) == 16);
+
+enum class RecordType : uint8_t {
+  kEvent = 1,
+  kStack = 2,
+  kModule = 3,
+  kThread = 4,
+  kProcess = 5,
+  kLost = 6,
+};
+
+struct RecordHeader {
+  RecordType type;
+  uint8_t op;       // EventRecord: an atr::Op code; else 0
+  uint16_t bytes;   // whole record size, header included, multiple of 8
+};
+static_assert(sizeof(RecordHeader) == 4);
+
+// One interposed call (or one half of realloc/mremap). Field meaning per op
+// is documented on atr::Op (db/ops.h).
+struct EventRecord {
+  RecordHeader h;
+  uint32_t sp_depth;   // bytes between the thread's stack top and its SP
+  uint64_t seq;        // from ControlPage::next_seq
+  uint64_t tsc;        // rdtsc at the call; ProcessRecord gives calibration
+  uint64_t addr;
+  uint64_t size;
+  uint64_t arg;
+  uint64_t stack;      // hash naming a StackRecord; 0 = no stack recorded
+};
+static_assert(sizeof(EventRecord) == 56);
+
+// A call stack, first seen by this thread. pcs are return addresses,
+// innermost first, with the interposition frames already removed. The same
+// hash may be defined again by other threads or after a fork; it always
+// names the same pcs within one process image.
+struct StackRecord {
+  RecordHeader h;
+  uint32_t depth;      // number of pcs that follow
+  uint64_t hash;       // never 0
+  // uint64_t pcs[depth];
+};
+static_assert(sizeof(StackRecord) == 16);
+
+// A loaded object (executable, shared library, vDSO) or its unloading.
+struct ModuleRecord {
+  enum Flags : uint32_t { kLoaded = 1, kUnloaded = 2 };
+  RecordHeader h;
+  uint32_t flags;
+  uint64_t seq;        // the global seq current when the change was seen
+  uint64_t bias;       // load bias: pc - bias = ELF virtual address
+  uint64_t lo, hi;     // extent of its PT_LOAD segments in memory, [lo, hi)
+  // char path[];      // NUL-terminated, padded with NULs to 8 bytes
+};
+static_assert(sizeof(ModuleRecord) == 40);
+
+// Facts about the writing thread (chunk's tid), sent when the thread first
+// records and again when it learns more (name changes, exit).
+struct ThreadRecord {
+  RecordHeader h;
+  uint32_t creator_tid;  // 0 for a process's first thread
+  uint64_t stack_lo;     // thread stack bounds, 0 if unknown
+  uint64_t stack_hi;
+  char name[16];         // as pthread_getname_np, NUL-terminated
+};
+static_assert(sizeof(ThreadRecord) == 48);
+
+// The first record of every spool file.
+struct ProcessRecord {
+  RecordHeader h;
+  uint32_t ppid;
+  uint64_t tsc;        // a simultaneous reading of rdtsc ...
+  uint64_t mono_ns;    // ... CLOCK_MONOTONIC ...
+  uint64_t real_ns;    // ... and CLOCK_REALTIME
+  uint64_t tsc_hz;     // 0 if the library did not measure it
+  uint32_t image;      // n of <pid>.<n>.spool
+  uint32_t argc;
+  // Then NUL-terminated strings: exe path, cwd, argv[0..argc), padded to 8.
+};
+static_assert(sizeof(ProcessRecord) == 48);
+
+// Events the thread could not record (reason: the preload library's
+// fallback paths); the collector adds them to meta's lost-event count.
+struct LostRecord {
+  RecordHeader h;
+  uint32_t count;
+};
+static_assert(sizeof(LostRecord) == 8);
+
+constexpr uint32_t RoundUp8(uint32_t n) { return (n + 7u) & ~7u; }
+
+}  // namespace atr::spool
+
+#endif  // ATR_RECORDER_SPOOL_FORMAT_H_
