@@ -1,0 +1,38 @@
+#include <gtest/gtest.h>
+
+#include "analysis/format/json_writer.h"
+#include "analysis/format/text_table.h"
+
+namespace atr {
+namespace {
+
+TEST(JsonWriterTest, NestsAndEscapes) {
+  JsonWriter j;
+  j.BeginObject();
+  j.Key("name").String("a\"b\\c\n\x01");
+  j.Key("list").BeginArray().Int(-1).Uint(18446744073709551615ull).Bool(true).Null().EndArray();
+  j.Key("x").Double(0.5);
+  j.EndObject();
+  EXPECT_EQ(j.str(),
+            R"({"name":"a\"b\\c\n\u0001","list":[-1,18446744073709551615,true,null],"x":0.5})");
+}
+
+TEST(TextTableTest, AlignsColumns) {
+  TextTable t({"bytes", "site"}, {Align::kRight, Align::kLeft});
+  t.AddRow({"1", "main"});
+  t.AddRow({"12345", "f"});
+  EXPECT_EQ(t.Render(), "bytes  site\n    1  main\n12345  f\n");
+}
+
+TEST(FormatTest, BytesCountsDurations) {
+  EXPECT_EQ(FormatBytes(512), "512 B");
+  EXPECT_EQ(FormatBytes(1536), "1.50 KiB");
+  EXPECT_EQ(FormatBytes(3 * 1024 * 1024), "3.00 MiB");
+  EXPECT_EQ(FormatCount(1234567), "1,234,567");
+  EXPECT_EQ(FormatCount(-1000), "-1,000");
+  EXPECT_EQ(FormatDuration(1'500'000'000), "1.500 s");
+  EXPECT_EQ(FormatDuration(2'500'000), "2.5 ms");
+}
+
+}  // namespace
+}  // namespace atr
