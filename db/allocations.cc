@@ -1,0 +1,301 @@
+#include "db/allocations.h"
+
+#include <sys/stat.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "db/batch_inserter.h"
+#include "db/sqlite.h"
+
+namespace atr {
+namespace db_internal {
+namespace {
+
+struct LiveBlock {
+  int64_t alloc_seq;
+  uint64_t size;
+};
+
+// A realloc_release waiting for its thread's next event, which tells
+// whether the realloc succeeded (DESIGN.md §4: the release is numbered
+// before the call, the acquisition after it returns).
+struct PendingRealloc {
+  int32_t pid;
+  uint64_t addr;
+  int64_t release_seq;
+  bool was_live;   // the old block was live (else already counted unmatched)
+  LiveBlock block;
+};
+
+struct ProcessHeap {
+  absl::flat_hash_map<uint64_t, LiveBlock> live;  // addr -> open allocation
+  int32_t ppid = 0;                               // 0: parent not traced
+};
+
+class Pairing {
+ public:
+  Pairing(BatchInserter* out, absl::flat_hash_map<int32_t, int32_t> parents)
+      : out_(out), parents_(std::move(parents)) {}
+
+  absl::Status OnEvent(int64_t seq, int64_t thread, int32_t pid, Op op, uint64_t addr,
+                       uint64_t size) {
+    if (!pending_.empty()) {
+      if (auto it = pending_.find(thread); it != pending_.end()) {
+        PendingRealloc p = it->second;
+        pending_.erase(it);
+        bool realloc_half = op == Op::kRealloc || op == Op::kReallocArray;
+        if (realloc_half && addr == 0 && size > 0) {
+          // Failed: the old block was never released.
+          ++stats_.failed_reallocs;
+          if (p.was_live) Reopen(p);
+          return absl::OkStatus();  // nothing acquired either
+        }
+        if (p.was_live) {
+          ++stats_.releases;
+          ATR_RETURN_IF_ERROR(Close(p.block.alloc_seq, p.release_seq));
+        }
+      }
+    }
+    if (op == Op::kProcessStart) return EndImage(pid);
+    if (!IsHeapOp(op)) return absl::OkStatus();
+    OpRole role = GetOpInfo(op).role;
+    if (role == OpRole::kAcquire) return Acquire(seq, pid, op, addr, size);
+    if (role == OpRole::kRelease) return Release(seq, thread, pid, op, addr);
+    return absl::OkStatus();
+  }
+
+  // Blocks still live at the end stay open; so do reallocs whose call never
+  // returned (the process died inside realloc: the old block was live).
+  absl::StatusOr<AllocationStats> Finish() {
+    for (auto& [thread, p] : pending_) {
+      if (p.was_live) Reopen(p);
+    }
+    pending_.clear();
+    for (auto& [pid, heap] : heaps_) {
+      for (auto& [addr, b] : heap.live) ATR_RETURN_IF_ERROR(Close(b.alloc_seq, 0));
+      stats_.leaked += static_cast<int64_t>(heap.live.size());
+    }
+    heaps_.clear();
+    ATR_RETURN_IF_ERROR(out_->Flush());
+    return stats_;
+  }
+
+ private:
+  ProcessHeap& Heap(int32_t pid) {
+    auto [it, inserted] = heaps_.try_emplace(pid);
+    if (inserted) {
+      auto p = parents_.find(pid);
+      if (p != parents_.end()) it->second.ppid = p->second;
+    }
+    return it->second;
+  }
+
+  absl::Status Close(int64_t alloc_seq, int64_t free_seq) {
+    int64_t* row = out_->Row();
+    row[0] = alloc_seq;
+    row[1] = free_seq;  // 0 -> NULL: never released
+    return out_->Commit();
+  }
+
+  void Reopen(const PendingRealloc& p) {
+    Heap(p.pid).live.insert_or_assign(p.addr, p.block);
+    live_bytes_ += p.block.size;
+  }
+
+  absl::Status Acquire(int64_t seq, int32_t pid, Op op, uint64_t addr, uint64_t size) {
+    if (addr == 0) {
+      // realloc(p, 0) returning 0 freed p (handled with the pending release);
+      // other zero results are failures.
+      if (!((op == Op::kRealloc || op == Op::kReallocArray) && size == 0)) {
+        ++stats_.failed_acquisitions;
+      }
+      return absl::OkStatus();
+    }
+    ProcessHeap& heap = Heap(pid);
+    auto [it, inserted] = heap.live.try_emplace(addr, LiveBlock{seq, size});
+    if (!inserted) {
+      // The release of the old block was lost: it stays open-ended.
+      ++stats_.reacquired_live;
+      ++stats_.leaked;
+      live_bytes_ -= it->second.size;
+      ATR_RETURN_IF_ERROR(Close(it->second.alloc_seq, 0));
+      it->second = LiveBlock{seq, size};
+    }
+    ++stats_.allocations;
+    live_bytes_ += size;
+    if (live_bytes_ > stats_.peak_live_bytes) {
+      stats_.peak_live_bytes = live_bytes_;
+      stats_.peak_live_seq = seq;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Release(int64_t seq, int64_t thread, int32_t pid, Op op, uint64_t addr) {
+    if (addr == 0) return absl::OkStatus();  // free(NULL), realloc(NULL, n)
+    ProcessHeap& heap = Heap(pid);
+    auto it = heap.live.find(addr);
+    bool was_live = it != heap.live.end();
+    LiveBlock block{};
+    if (was_live) {
+      block = it->second;
+      heap.live.erase(it);
+      live_bytes_ -= block.size;
+    } else {
+      CountMiss(heap, addr);
+    }
+    if (op == Op::kReallocRelease) {
+      // Closed or not once the thread's next event shows the outcome.
+      pending_[thread] = PendingRealloc{pid, addr, seq, was_live, block};
+      return absl::OkStatus();
+    }
+    if (!was_live) return absl::OkStatus();
+    ++stats_.releases;
+    return Close(block.alloc_seq, seq);
+  }
+
+  void CountMiss(const ProcessHeap& heap, uint64_t addr) {
+    // A forked child frees blocks its parent allocated. Checking the
+    // parent's current live set is an approximation (the parent may have
+    // freed its own copy since the fork), cheap and memory-bounded.
+    if (heap.ppid != 0) {
+      auto parent = heaps_.find(heap.ppid);
+      if (parent != heaps_.end() && parent->second.live.contains(addr)) {
+        ++stats_.inherited_releases;
+        return;
+      }
+    }
+    ++stats_.unmatched_releases;
+  }
+
+  // process_start: blocks of the pid's previous image (exec, pid reuse) are
+  // never released.
+  absl::Status EndImage(int32_t pid) {
+    auto it = heaps_.find(pid);
+    if (it == heaps_.end()) return absl::OkStatus();
+    for (auto& [addr, b] : it->second.live) {
+      live_bytes_ -= b.size;
+      ATR_RETURN_IF_ERROR(Close(b.alloc_seq, 0));
+    }
+    stats_.leaked += static_cast<int64_t>(it->second.live.size());
+    it->second.live.clear();
+    return absl::OkStatus();
+  }
+
+  BatchInserter* out_;
+  absl::flat_hash_map<int32_t, int32_t> parents_;  // pid -> traced parent pid
+  absl::flat_hash_map<int32_t, ProcessHeap> heaps_;
+  absl::flat_hash_map<int64_t, PendingRealloc> pending_;  // by events.thread
+  uint64_t live_bytes_ = 0;
+  AllocationStats stats_;
+};
+
+absl::Status WriteStats(SqlDatabase& db, const AllocationStats& s) {
+  ATR_ASSIGN_OR_RETURN(SqlStatement st,
+                       SqlStatement::Prepare(db,
+                                             "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+                                             "ON CONFLICT(key) DO UPDATE SET value=?2",
+                                             "writing allocation counts"));
+  const std::pair<const char*, int64_t> rows[] = {
+      {"alloc_allocations", s.allocations},
+      {"alloc_releases", s.releases},
+      {"alloc_leaked", s.leaked},
+      {"alloc_unmatched_releases", s.unmatched_releases},
+      {"alloc_inherited_releases", s.inherited_releases},
+      {"alloc_failed_reallocs", s.failed_reallocs},
+      {"alloc_failed_acquisitions", s.failed_acquisitions},
+      {"alloc_reacquired_live", s.reacquired_live},
+      {"alloc_peak_live_bytes", static_cast<int64_t>(s.peak_live_bytes)},
+      {"alloc_peak_live_seq", s.peak_live_seq},
+  };
+  for (const auto& [key, value] : rows) {
+    st.BindText(1, key);
+    st.BindText(2, absl::StrCat(value));
+    ATR_RETURN_IF_ERROR(st.Run());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db) {
+  // thread id -> pid, and pid -> parent pid (for forked children).
+  absl::flat_hash_map<int64_t, int32_t> thread_pid;
+  {
+    ATR_ASSIGN_OR_RETURN(SqlStatement st,
+                         SqlStatement::Prepare(db, "SELECT id, pid FROM threads", "reading threads"));
+    while (true) {
+      ATR_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      thread_pid[st.ColumnInt64(0)] = static_cast<int32_t>(st.ColumnInt64(1));
+    }
+  }
+  absl::flat_hash_map<int32_t, int32_t> parents;
+  {
+    ATR_ASSIGN_OR_RETURN(
+        SqlStatement st,
+        SqlStatement::Prepare(db,
+                              "SELECT pid, ppid FROM processes WHERE ppid IN "
+                              "(SELECT pid FROM processes)",
+                              "reading processes"));
+    while (true) {
+      ATR_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      parents[static_cast<int32_t>(st.ColumnInt64(0))] = static_cast<int32_t>(st.ColumnInt64(1));
+    }
+  }
+
+  ATR_RETURN_IF_ERROR(db.Exec("BEGIN; DELETE FROM allocation_pairs;", "pairing allocations"));
+  ATR_ASSIGN_OR_RETURN(BatchInserter out, BatchInserter::Create(db, "allocation_pairs", 2, 1u << 1,
+                                                                "writing allocations"));
+  Pairing pairing(&out, std::move(parents));
+  {
+    // Rowid order: a plain b-tree walk, no sort.
+    ATR_ASSIGN_OR_RETURN(SqlStatement ev,
+                         SqlStatement::Prepare(db,
+                                               "SELECT seq, thread, op, addr, size FROM event_log "
+                                               "ORDER BY seq",
+                                               "reading events"));
+    while (true) {
+      ATR_ASSIGN_OR_RETURN(bool row, ev.Step());
+      if (!row) break;
+      int64_t thread = ev.ColumnInt64(1);
+      auto t = thread_pid.find(thread);
+      int32_t pid = t != thread_pid.end() ? t->second : 0;
+      ATR_RETURN_IF_ERROR(pairing.OnEvent(ev.ColumnInt64(0), thread, pid,
+                                          static_cast<Op>(ev.ColumnInt64(2)),
+                                          static_cast<uint64_t>(ev.ColumnInt64(3)),
+                                          static_cast<uint64_t>(ev.ColumnInt64(4))));
+    }
+  }
+  ATR_ASSIGN_OR_RETURN(AllocationStats stats, pairing.Finish());
+  ATR_RETURN_IF_ERROR(WriteStats(db, stats));
+  ATR_RETURN_IF_ERROR(db.Exec("COMMIT", "pairing allocations"));
+  return stats;
+}
+
+}  // namespace db_internal
+
+absl::StatusOr<AllocationStats> BuildAllocations(const std::string& trace_path) {
+  struct stat st;
+  if (stat(trace_path.c_str(), &st) != 0) {
+    return absl::NotFoundError(absl::StrCat(trace_path, ": no such file"));
+  }
+  ATR_ASSIGN_OR_RETURN(db_internal::SqlDatabase db,
+                       db_internal::SqlDatabase::Open(trace_path, SQLITE_OPEN_READWRITE));
+  ATR_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;", "configuring"));
+  ATR_ASSIGN_OR_RETURN(
+      db_internal::SqlStatement q,
+      db_internal::SqlStatement::Prepare(db,
+                                         "SELECT count(*) FROM sqlite_schema WHERE type='table' "
+                                         "AND name IN ('event_log','allocation_pairs','threads')",
+                                         "checking the schema"));
+  ATR_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row || q.ColumnInt64(0) != 3) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(trace_path, ": not an atr trace (no event_log table)"));
+  }
+  q = db_internal::SqlStatement();  // finalize before the pass writes
+  return db_internal::BuildAllocationsOn(db);
+}
+
+}  // namespace atr

@@ -1,0 +1,255 @@
+#include "db/allocations.h"
+
+#include "db/db_test_util.h"
+#include "db/trace_reader.h"
+#include "db/trace_writer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace atr {
+namespace {
+
+using ::atr::testing::FreshPath;
+
+constexpr uint64_t A = 0x5555'0000'1000;
+constexpr uint64_t B = 0x5555'0000'2000;
+constexpr uint64_t C = 0x5555'0000'3000;
+
+// One event of a script; seq is its position (1-based).
+struct Step {
+  Op op;
+  uint64_t addr = 0;
+  uint64_t size = 0;
+  int32_t tid = 1;
+  int32_t pid = 1;
+  uint64_t arg = 0;
+};
+
+// (alloc_seq, free_seq or -1 when never released): compact expectations.
+using Pair = std::pair<int64_t, int64_t>;
+
+struct Result {
+  AllocationStats stats;
+  std::vector<Pair> pairs;
+  std::vector<AllocationRow> rows;
+};
+
+Result RunPass(const std::vector<Step>& steps, std::vector<ProcessRow> processes = {}) {
+  std::string path = FreshPath("alloc.db");
+  Result out;
+  {
+    auto w = TraceWriter::Create(path);
+    EXPECT_TRUE(w.ok()) << w.status();
+    for (const ProcessRow& p : processes) EXPECT_TRUE((*w)->PutProcess(p).ok());
+    int64_t seq = 0;
+    for (const Step& s : steps) {
+      ++seq;
+      EXPECT_TRUE((*w)->AddEvent({.seq = seq, .ts_ns = seq, .pid = s.pid, .tid = s.tid, .op = s.op,
+                                  .addr = s.addr, .size = s.size, .arg = s.arg, .stack = 0})
+                      .ok());
+    }
+    absl::StatusOr<AllocationStats> stats = (*w)->Finish();
+    EXPECT_TRUE(stats.ok()) << stats.status();
+    out.stats = *stats;
+  }
+  // Re-running the pass alone gives the same answer (atr import path).
+  absl::StatusOr<AllocationStats> again = BuildAllocations(path);
+  EXPECT_TRUE(again.ok()) << again.status();
+  if (again.ok()) {
+    EXPECT_EQ(*again, out.stats);
+  }
+
+  absl::StatusOr<TraceReader> r = TraceReader::Open(path);
+  EXPECT_TRUE(r.ok()) << r.status();
+  absl::StatusOr<AllocationCursor> c = r->Allocations();
+  EXPECT_TRUE(c.ok());
+  AllocationRow a;
+  while (c->Next(&a)) {
+    out.rows.push_back(a);
+    out.pairs.emplace_back(a.alloc_seq, a.free_seq.value_or(-1));
+  }
+  EXPECT_TRUE(c->status().ok()) << c->status();
+  return out;
+}
+
+TEST(BuildAllocations, PairsMallocAndNewFamilies) {
+  Result r = RunPass({
+      {Op::kMalloc, A, 10},        // 1
+      {Op::kNew, B, 20},           // 2
+      {Op::kFree, A},              // 3
+      {Op::kDeleteSized, B, 20},   // 4
+      {Op::kCalloc, C, 30, 1, 1, 3},  // 5, never freed
+      {Op::kFree, 0},              // 6 free(NULL): nothing
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, 3}, Pair{2, 4}, Pair{5, -1}));
+  EXPECT_EQ(r.stats.allocations, 3);
+  EXPECT_EQ(r.stats.releases, 2);
+  EXPECT_EQ(r.stats.leaked, 1);
+  EXPECT_EQ(r.stats.unmatched_releases, 0);
+  EXPECT_EQ(r.rows[1].free_op, Op::kDeleteSized);
+  EXPECT_EQ(r.rows[2].op, Op::kCalloc);
+}
+
+TEST(BuildAllocations, ReallocGrowMoves) {
+  Result r = RunPass({
+      {Op::kMalloc, A, 10},                    // 1
+      {Op::kReallocRelease, A},                // 2
+      {Op::kRealloc, B, 100, 1, 1, A},         // 3
+      {Op::kFree, B},                          // 4
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, 2}, Pair{3, 4}));
+  EXPECT_EQ(r.rows[0].free_op, Op::kReallocRelease);
+  EXPECT_EQ(r.stats.releases, 2);
+  EXPECT_EQ(r.stats.peak_live_bytes, 100u);
+  EXPECT_EQ(r.stats.peak_live_seq, 3);
+}
+
+TEST(BuildAllocations, ReallocShrinkInPlace) {
+  Result r = RunPass({
+      {Op::kMalloc, A, 100},                   // 1
+      {Op::kReallocRelease, A},                // 2
+      {Op::kRealloc, A, 10, 1, 1, A},          // 3 same address
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, 2}, Pair{3, -1}));
+  EXPECT_EQ(r.rows[1].size, 10u);
+  EXPECT_EQ(r.stats.peak_live_bytes, 100u);
+  EXPECT_EQ(r.stats.peak_live_seq, 1);
+}
+
+TEST(BuildAllocations, FailedReallocKeepsOldBlockLive) {
+  Result r = RunPass({
+      {Op::kMalloc, A, 10},                    // 1
+      {Op::kReallocRelease, A},                // 2
+      {Op::kMalloc, B, 5, /*tid=*/2},          // 3 another thread in between
+      {Op::kRealloc, 0, 1 << 30, 1, 1, A},     // 4 failed: ENOMEM
+      {Op::kFree, A},                          // 5 the old block is freed here
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, 5}, Pair{3, -1}));
+  EXPECT_EQ(r.stats.failed_reallocs, 1);
+  EXPECT_EQ(r.stats.unmatched_releases, 0);
+  EXPECT_EQ(r.rows[0].free_op, Op::kFree);
+}
+
+TEST(BuildAllocations, ReallocOfNullIsAMalloc) {
+  Result r = RunPass({
+      {Op::kReallocRelease, 0},                // 1 realloc(NULL, 50)
+      {Op::kRealloc, A, 50},                   // 2
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{2, -1}));
+  EXPECT_EQ(r.stats.unmatched_releases, 0);
+  EXPECT_EQ(r.stats.failed_reallocs, 0);
+}
+
+TEST(BuildAllocations, ReallocToZeroFrees) {
+  Result r = RunPass({
+      {Op::kMalloc, A, 10},                    // 1
+      {Op::kReallocRelease, A},                // 2 realloc(A, 0)
+      {Op::kRealloc, 0, 0, 1, 1, A},           // 3 returns NULL: A freed
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, 2}));
+  EXPECT_EQ(r.stats.failed_reallocs, 0);
+  EXPECT_EQ(r.stats.failed_acquisitions, 0);
+  EXPECT_EQ(r.stats.leaked, 0);
+}
+
+// Another thread is handed the old address between the two halves of a
+// moving realloc: it owns a new block, the realloc closed the old one.
+TEST(BuildAllocations, AddressReusedBetweenReallocHalves) {
+  Result r = RunPass({
+      {Op::kMalloc, A, 10, 1},                 // 1
+      {Op::kReallocRelease, A, 0, 1},          // 2
+      {Op::kMalloc, A, 16, 2},                 // 3 thread 2 gets A
+      {Op::kRealloc, B, 100, 1, 1, A},         // 4 realloc moved to B
+      {Op::kFree, A, 0, 2},                    // 5
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, 2}, Pair{3, 5}, Pair{4, -1}));
+  EXPECT_EQ(r.stats.reacquired_live, 0);
+  EXPECT_EQ(r.stats.unmatched_releases, 0);
+}
+
+TEST(BuildAllocations, DoubleFreeAndUnknownFreeAreCounted) {
+  Result r = RunPass({
+      {Op::kMalloc, A, 10},                    // 1
+      {Op::kFree, A},                          // 2
+      {Op::kFree, A},                          // 3 double free
+      {Op::kDelete, C},                        // 4 never allocated
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, 2}));
+  EXPECT_EQ(r.stats.unmatched_releases, 2);
+  EXPECT_EQ(r.stats.releases, 1);
+}
+
+TEST(BuildAllocations, FailedMallocIsNotAnAllocation) {
+  Result r = RunPass({{Op::kMalloc, 0, 1ull << 40}, {Op::kPosixMemalign, 0, 8, 1, 1, 3}});
+  EXPECT_TRUE(r.pairs.empty());
+  EXPECT_EQ(r.stats.failed_acquisitions, 2);
+}
+
+TEST(BuildAllocations, ProcessesAreSeparateHeaps) {
+  Result r = RunPass({
+      {Op::kMalloc, A, 10, 1, 1},              // 1 pid 1
+      {Op::kMalloc, A, 20, 2, 2},              // 2 pid 2, same address
+      {Op::kFree, A, 0, 1, 1},                 // 3
+      {Op::kFree, A, 0, 2, 2},                 // 4
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, 3}, Pair{2, 4}));
+  EXPECT_EQ(r.rows[1].pid, 2);
+  EXPECT_EQ(r.stats.peak_live_bytes, 30u);
+}
+
+TEST(BuildAllocations, ForkedChildFreeingParentBlockIsInherited) {
+  Result r = RunPass(
+      {
+          {Op::kMalloc, A, 10, 1, 1},          // 1 parent
+          {Op::kFork, 0, 0, 1, 1, 2},          // 2
+          {Op::kProcessStart, 0, 0, 2, 2},     // 3 child
+          {Op::kFree, A, 0, 2, 2},             // 4 child frees its copy
+          {Op::kFree, A, 0, 1, 1},             // 5 parent frees its own
+      },
+      {{.pid = 1, .ppid = 0}, {.pid = 2, .ppid = 1}});
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, 5}));
+  EXPECT_EQ(r.stats.inherited_releases, 1);
+  EXPECT_EQ(r.stats.unmatched_releases, 0);
+}
+
+TEST(BuildAllocations, ExecEndsThePreviousImage) {
+  Result r = RunPass({
+      {Op::kMalloc, A, 10},                    // 1 image 0
+      {Op::kExec},                             // 2
+      {Op::kProcessStart},                     // 3 image 1
+      {Op::kMalloc, A, 20},                    // 4
+      {Op::kFree, A},                          // 5
+  });
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, -1}, Pair{4, 5}));
+  EXPECT_EQ(r.stats.reacquired_live, 0);
+  EXPECT_EQ(r.stats.leaked, 1);
+}
+
+TEST(BuildAllocations, MmapIsNotPaired) {
+  Result r = RunPass({{Op::kMmap, A, 4096}, {Op::kMunmap, A, 4096}});
+  EXPECT_TRUE(r.pairs.empty());
+  EXPECT_EQ(r.stats.unmatched_releases, 0);
+}
+
+TEST(BuildAllocations, ReallocInterruptedByDeathLeavesBlockLive) {
+  Result r = RunPass({{Op::kMalloc, A, 10}, {Op::kReallocRelease, A}});
+  EXPECT_THAT(r.pairs, ::testing::ElementsAre(Pair{1, -1}));
+}
+
+TEST(BuildAllocations, AlignmentComesFromArgOfAlignedOps) {
+  Result r = RunPass({{Op::kPosixMemalign, A, 100, 1, 1, 64}, {Op::kMalloc, B, 8, 1, 1, 0},
+                  {Op::kCalloc, C, 8, 1, 1, 2}});
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_EQ(r.rows[0].align, 64u);
+  EXPECT_EQ(r.rows[1].align, 0u);
+  EXPECT_EQ(r.rows[2].align, 0u);  // calloc's arg is nmemb, not alignment
+}
+
+TEST(BuildAllocations, MissingFile) {
+  absl::StatusOr<AllocationStats> s = BuildAllocations("/nonexistent/run.db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "/nonexistent/run.db: no such file");
+}
+
+}  // namespace
+}  // namespace atr
