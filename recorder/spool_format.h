@@ -12,7 +12,14 @@
 // interleave and a chunk is either wholly in the file or (after a crash in
 // the middle of a write, or a full disk) a truncated tail the reader reports.
 // Chunk = ChunkHeader + records; every record starts with a RecordHeader
-// and is a multiple of 8 bytes long.
+// and is a multiple of 8 bytes long; a chunk's payload is at most
+// kMaxChunkPayload bytes and holds whole records only.
+//
+// The first chunk of a file holds the ProcessRecord (first record), a
+// ModuleRecord per object loaded at that moment, then the image's
+// kProcessStart event. Module records for later dlopen/dlclose (or loads the
+// library notices late) are written as their own chunks, before any chunk
+// that could name their pcs.
 //
 // Ordering: within one thread, records are in program order. Across threads
 // and processes only EventRecord::seq orders events (DESIGN.md §4): a
@@ -53,8 +60,13 @@ struct ControlPage {
   std::atomic<uint64_t> next_seq;  // global event sequence; first event gets 1
   std::atomic<uint64_t> processes_started;  // spool files ever created
   std::atomic<uint64_t> lost_events;        // events that could not be recorded
+  std::atomic<uint64_t> tsc_hz;  // rdtsc ticks per second; 0 until a process
+                                 // of the tree measured it (once per tree)
 };
 static_assert(sizeof(ControlPage) <= 4096);
+
+// Writers never produce a larger chunk payload; readers reject one.
+inline constexpr uint32_t kMaxChunkPayload = 1u << 20;
 
 struct ChunkHeader {
   static constexpr uint32_t kMagic = 0x4B525441;  // "ATRK"
@@ -82,7 +94,14 @@ struct RecordHeader {
 static_assert(sizeof(RecordHeader) == 4);
 
 // One interposed call (or one half of realloc/mremap). Field meaning per op
-// is documented on atr::Op (db/ops.h).
+// is documented on atr::Op (db/ops.h), with these preload-side details:
+//   kExec / kUntracedExec  recorded before the exec; if the exec returns
+//                          (failed), a second kExec follows with arg = errno.
+//   kProcessStart          arg = ppid.
+//   kThreadStart           arg = creating thread's tid.
+//   kDlopen                addr = handle, arg = mode flags; kDlclose arg = rc.
+// Events recorded from a signal handler that interrupted a hook carry
+// stack 0 (no unwinding there).
 struct EventRecord {
   RecordHeader h;
   uint32_t sp_depth;   // bytes between the thread's stack top and its SP
@@ -122,10 +141,13 @@ static_assert(sizeof(ModuleRecord) == 40);
 // Facts about the writing thread (chunk's tid), sent when the thread first
 // records and again when it learns more (name changes, exit).
 struct ThreadRecord {
+  enum Flags : uint32_t { kExiting = 1 };  // sent by the thread's exit path
   RecordHeader h;
   uint32_t creator_tid;  // 0 for a process's first thread
   uint64_t stack_lo;     // thread stack bounds, 0 if unknown
   uint64_t stack_hi;
+  uint32_t flags;        // Flags
+  uint32_t reserved;     // 0
   char name[16];         // as pthread_getname_np, NUL-terminated
 };
 static_assert(sizeof(ThreadRecord) == 48);

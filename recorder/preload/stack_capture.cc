@@ -1,0 +1,83 @@
+// Call-stack capture for events: libunwind's unw_backtrace (default), a
+// frame-pointer walk, or nothing; then the frames of this library (and of
+// the unwinder itself) are dropped from the top.
+#include <string.h>
+
+#include <libunwind.h>
+
+#include "recorder/preload/preload.h"
+
+namespace atr::preload {
+namespace {
+
+constexpr uint32_t kCaptureSlack = 16;  // must match thread_buffer.cc
+
+inline bool InSelf(uint64_t pc) { return pc - g.self_lo < g.self_hi - g.self_lo; }
+
+// Frame-pointer chain, bounded by the thread's stack: a frame without a
+// frame pointer ends the walk (or yields garbage pcs that stay in bounds).
+ATR_NOINLINE uint32_t WalkFramePointers(uint64_t* pcs, uint32_t cap, const ThreadRegion* r) {
+  uintptr_t lo = r->stack_lo, hi = r->stack_hi;
+  if (hi == 0) return 0;
+  auto fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  uint32_t n = 0;
+  while (n < cap && fp >= lo && fp + 16 <= hi && (fp & 7) == 0) {
+    const auto* frame = reinterpret_cast<const uintptr_t*>(fp);
+    uintptr_t next = frame[0];
+    uintptr_t ret = frame[1];
+    if (ret < 4096) break;
+    pcs[n++] = ret;
+    if (next <= fp) break;
+    fp = next;
+  }
+  return n;
+}
+
+}  // namespace
+
+void InitUnwinderForThread() {
+  // libunwind's first unw_backtrace on a thread sets up its per-thread cache
+  // (pthread key, mmap): do it now, with hooks forwarding.
+  if (g.unwinder == Unwinder::kLibunwind) {
+    void* tmp[4];
+    unw_backtrace(tmp, 4);
+  }
+}
+
+uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r) {
+  uint32_t cap = max + kCaptureSlack;
+  uint32_t n;
+  if (g.unwinder == Unwinder::kLibunwind) {
+    int got = unw_backtrace(reinterpret_cast<void**>(pcs), static_cast<int>(cap));
+    n = got > 0 ? static_cast<uint32_t>(got) : 0;
+  } else if (g.unwinder == Unwinder::kFramePointer) {
+    n = WalkFramePointers(pcs, cap, r);
+  } else {
+    return 0;
+  }
+  // Skip the unwinder's own frames, then ours (the hook and its helpers).
+  // Only leading frames: a pthread_create trampoline of ours sits at the
+  // bottom of every thread's stack and must stay.
+  uint32_t limit = n < kCaptureSlack ? n : kCaptureSlack;
+  uint32_t skip = 0;
+  while (skip < limit && !InSelf(pcs[skip])) ++skip;
+  if (skip == limit) skip = 0;
+  while (skip < n && InSelf(pcs[skip])) ++skip;
+  uint32_t depth = n - skip;
+  if (depth > max) depth = max;
+  if (skip != 0 && depth != 0) memmove(pcs, pcs + skip, depth * sizeof(uint64_t));
+  return depth;
+}
+
+uint64_t HashStack(const uint64_t* pcs, uint32_t depth) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ depth;
+  for (uint32_t i = 0; i < depth; ++i) {
+    h ^= pcs[i];
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  h ^= h >> 29;
+  return h == 0 ? 1 : h;
+}
+
+}  // namespace atr::preload
