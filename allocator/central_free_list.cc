@@ -49,8 +49,7 @@ absl::StatusOr<SpanId> CentralFreeList::NewSpan() {
     free_slabs_.pop_back();
   } else {
     slab = slabs_++;
-    ids_.resize(size_t{slabs_} * info_.capacity);
-    states_.resize(size_t{slabs_} * info_.capacity, kFreeSlot);
+    slots_.resize(size_t{slabs_} * info_.capacity);
   }
   Span& s = page_heap_->span(*id);
   s.size_class = static_cast<uint16_t>(cls_);
@@ -69,8 +68,7 @@ void CentralFreeList::ReturnSpan(SpanId id) {
   // Slots [0, carved) are all kFreeSlot here; reset them for the next owner
   // of the slab so "never carved" needs no state of its own.
   size_t base = size_t{s.slab} * info_.capacity;
-  std::fill(states_.begin() + base, states_.begin() + base + s.carved,
-            kFreeSlot);
+  for (size_t i = base; i < base + s.carved; ++i) slots_[i].state = kFreeSlot;
   free_slabs_.push_back(s.slab);
   --spans_;
   page_heap_->Free(id);
@@ -99,11 +97,11 @@ absl::StatusOr<int> CentralFreeList::RemoveRange(ObjectRef* out, int n) {
       uint32_t slot;
       if (s.free_head != kNoSlot) {
         slot = s.free_head;
-        s.free_head = static_cast<uint32_t>(ids_[base + slot]);
+        s.free_head = static_cast<uint32_t>(slots_[base + slot].id);
       } else {
         slot = s.carved++;
       }
-      states_[base + slot] = kCachedSlot;
+      slots_[base + slot].state = kCachedSlot;
       out[got++] = ObjectRef{id, slot};
       ++taken;
     }
@@ -124,8 +122,8 @@ void CentralFreeList::InsertRange(const ObjectRef* objs, int n) {
     SpanId id = objs[i].span;
     Span& s = page_heap_->span(id);
     size_t idx = size_t{s.slab} * info_.capacity + objs[i].slot;
-    states_[idx] = kFreeSlot;
-    ids_[idx] = s.free_head;
+    slots_[idx].state = kFreeSlot;
+    slots_[idx].id = s.free_head;
     s.free_head = objs[i].slot;
     --s.allocated;
     --s.cached;

@@ -55,18 +55,17 @@ class CentralFreeList {
   void InsertRange(const ObjectRef* objs, int n);
 
   // Slot records. REQUIRES: ref names a slot of a span of this class.
-  uint64_t& id(ObjectRef ref) { return ids_[SlotIndex(ref)]; }
-  uint32_t& state(ObjectRef ref) { return states_[SlotIndex(ref)]; }
-  uint64_t id(ObjectRef ref) const { return ids_[SlotIndex(ref)]; }
-  uint32_t state(ObjectRef ref) const { return states_[SlotIndex(ref)]; }
+  uint64_t& id(ObjectRef ref) { return slots_[SlotIndex(ref)].id; }
+  uint32_t& state(ObjectRef ref) { return slots_[SlotIndex(ref)].state; }
+  uint64_t id(ObjectRef ref) const { return slots_[SlotIndex(ref)].id; }
+  uint32_t state(ObjectRef ref) const { return slots_[SlotIndex(ref)].state; }
 
   const SizeClassInfo& info() const { return info_; }
   uint64_t spans() const { return spans_; }
   // Slots out of spans: live objects + objects in thread caches.
   uint64_t allocated_objects() const { return allocated_; }
   uint64_t metadata_bytes() const {
-    return ids_.capacity() * 8 + states_.capacity() * 4 +
-           free_slabs_.capacity() * 4;
+    return slots_.capacity() * sizeof(Slot) + free_slabs_.capacity() * 4;
   }
   // Number of lists spans are kept on (1 for mru).
   uint32_t num_lists() const { return num_lists_; }
@@ -98,8 +97,13 @@ class CentralFreeList {
   uint64_t allocated_ = 0;
   std::vector<SpanId> heads_;     // per list, most recently linked first
   uint64_t nonempty_ = 0;         // bit l set iff heads_[l] != kNoSpan
-  std::vector<uint64_t> ids_;     // slot pool: caller ids / free-list links
-  std::vector<uint32_t> states_;  // slot pool: requested bytes or a k*Slot
+  // One record per slot; id and state side by side so that an allocation
+  // touches one cache line, not two.
+  struct Slot {
+    uint64_t id = 0;              // caller's id; free: next free slot
+    uint32_t state = kFreeSlot;   // requested bytes, kCachedSlot or kFreeSlot
+  };
+  std::vector<Slot> slots_;       // the class's slot pool, slab after slab
   std::vector<uint32_t> free_slabs_;
   uint32_t slabs_ = 0;
 };
