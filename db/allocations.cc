@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <deque>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "db/batch_inserter.h"
@@ -34,8 +37,8 @@ struct ProcessHeap {
 
 class Pairing {
  public:
-  Pairing(BatchInserter* out, absl::flat_hash_map<int32_t, int32_t> parents)
-      : out_(out), parents_(std::move(parents)) {}
+  Pairing(BatchInserter* out, absl::flat_hash_map<int32_t, int32_t> parents, size_t max_window)
+      : max_window_(std::max<size_t>(1, max_window)), out_(out), parents_(std::move(parents)) {}
 
   absl::Status OnEvent(int64_t seq, int64_t thread, int32_t pid, Op op, uint64_t addr,
                        uint64_t size) {
@@ -76,6 +79,8 @@ class Pairing {
       stats_.leaked += static_cast<int64_t>(heap.live.size());
     }
     heaps_.clear();
+    ATR_RETURN_IF_ERROR(Drain());
+    if (!window_.empty()) return absl::InternalError("allocation pass: open block left in window");
     ATR_RETURN_IF_ERROR(out_->Flush());
     return stats_;
   }
@@ -90,7 +95,39 @@ class Pairing {
     return it->second;
   }
 
+  // Records the end of allocation alloc_seq (free_seq 0: never released).
+  // Rows are written in alloc_seq order through `window_`, so the table's
+  // pages fill up (release order would leave them about half empty).
   absl::Status Close(int64_t alloc_seq, int64_t free_seq) {
+    auto it = std::lower_bound(window_.begin(), window_.end(), alloc_seq,
+                               [](const WindowEntry& e, int64_t s) { return e.alloc_seq < s; });
+    if (it == window_.end() || it->alloc_seq != alloc_seq) {
+      return Emit(alloc_seq, free_seq);  // detached from the window: out of order
+    }
+    it->free_seq = free_seq;
+    return Drain();
+  }
+
+  absl::Status Opened(int64_t alloc_seq) {
+    window_.push_back({alloc_seq, kOpen});
+    // Bound memory: a long-lived block at the front holds back everything
+    // newer. Past the limit it is detached and written when it ends.
+    while (window_.size() > max_window_) {
+      window_.pop_front();
+      ATR_RETURN_IF_ERROR(Drain());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Drain() {
+    while (!window_.empty() && window_.front().free_seq != kOpen) {
+      ATR_RETURN_IF_ERROR(Emit(window_.front().alloc_seq, window_.front().free_seq));
+      window_.pop_front();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Emit(int64_t alloc_seq, int64_t free_seq) {
     int64_t* row = out_->Row();
     row[0] = alloc_seq;
     row[1] = free_seq;  // 0 -> NULL: never released
@@ -122,6 +159,7 @@ class Pairing {
       it->second = LiveBlock{seq, size};
     }
     ++stats_.allocations;
+    ATR_RETURN_IF_ERROR(Opened(seq));
     live_bytes_ += size;
     if (live_bytes_ > stats_.peak_live_bytes) {
       stats_.peak_live_bytes = live_bytes_;
@@ -181,7 +219,15 @@ class Pairing {
     return absl::OkStatus();
   }
 
+  struct WindowEntry {
+    int64_t alloc_seq;
+    int64_t free_seq;  // kOpen while live, 0 never released, else the release
+  };
+  static constexpr int64_t kOpen = -1;
+
+  size_t max_window_;  // entries (16 bytes each)
   BatchInserter* out_;
+  std::deque<WindowEntry> window_;  // allocations from the oldest unwritten one, by alloc_seq
   absl::flat_hash_map<int32_t, int32_t> parents_;  // pid -> traced parent pid
   absl::flat_hash_map<int32_t, ProcessHeap> heaps_;
   absl::flat_hash_map<int64_t, PendingRealloc> pending_;  // by events.thread
@@ -217,7 +263,7 @@ absl::Status WriteStats(SqlDatabase& db, const AllocationStats& s) {
 
 }  // namespace
 
-absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db) {
+absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db, size_t max_window) {
   // thread id -> pid, and pid -> parent pid (for forked children).
   absl::flat_hash_map<int64_t, int32_t> thread_pid;
   {
@@ -247,7 +293,7 @@ absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db) {
   ATR_RETURN_IF_ERROR(db.Exec("BEGIN; DELETE FROM allocation_pairs;", "pairing allocations"));
   ATR_ASSIGN_OR_RETURN(BatchInserter out, BatchInserter::Create(db, "allocation_pairs", 2, 1u << 1,
                                                                 "writing allocations"));
-  Pairing pairing(&out, std::move(parents));
+  Pairing pairing(&out, std::move(parents), max_window);
   {
     // Rowid order: a plain b-tree walk, no sort.
     ATR_ASSIGN_OR_RETURN(SqlStatement ev,

@@ -23,6 +23,7 @@
 #ifndef ATR_DB_ALLOCATIONS_H_
 #define ATR_DB_ALLOCATIONS_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -36,8 +37,12 @@ namespace atr {
 
 namespace db_internal {
 class SqlDatabase;
-// The pass on an open connection (not inside a transaction).
-absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db);
+// The pass on an open connection (not inside a transaction). Rows are
+// written in alloc_seq order while at most `max_window` allocations (16
+// bytes each) wait behind the oldest one still live; blocks that outlive
+// the window are written when they end.
+absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db,
+                                                   size_t max_window = size_t{1} << 20);
 }  // namespace db_internal
 
 }  // namespace atr

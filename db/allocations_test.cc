@@ -1,6 +1,9 @@
 #include "db/allocations.h"
 
+#include <sqlite3.h>
+
 #include "db/db_test_util.h"
+#include "db/sqlite.h"
 #include "db/trace_reader.h"
 #include "db/trace_writer.h"
 #include "gmock/gmock.h"
@@ -243,6 +246,45 @@ TEST(BuildAllocations, AlignmentComesFromArgOfAlignedOps) {
   EXPECT_EQ(r.rows[0].align, 64u);
   EXPECT_EQ(r.rows[1].align, 0u);
   EXPECT_EQ(r.rows[2].align, 0u);  // calloc's arg is nmemb, not alignment
+}
+
+// A block that lives through the whole trace holds every later pair back;
+// with a tiny window it is detached and the pairs are still right.
+TEST(BuildAllocations, LongLivedBlockOverflowsTheWindow) {
+  std::vector<Step> steps = {{Op::kMalloc, A, 1}};  // 1, never freed
+  for (uint64_t i = 0; i < 40; ++i) {
+    steps.push_back({Op::kMalloc, B + 64 * i, 8});
+    if (i % 3 != 0) steps.push_back({Op::kFree, B + 64 * i});
+  }
+  steps.push_back({Op::kFree, A});
+  Result big = RunPass(steps);
+  std::string path = FreshPath("window.db");
+  {
+    auto w = TraceWriter::Create(path);
+    ASSERT_TRUE(w.ok());
+    int64_t seq = 0;
+    for (const Step& s : steps) {
+      ++seq;
+      ASSERT_TRUE((*w)->AddEvent({.seq = seq, .pid = 1, .tid = 1, .op = s.op, .addr = s.addr,
+                                  .size = s.size}).ok());
+    }
+    ASSERT_TRUE((*w)->Flush().ok());
+  }
+  absl::StatusOr<db_internal::SqlDatabase> db =
+      db_internal::SqlDatabase::Open(path, SQLITE_OPEN_READWRITE);
+  ASSERT_TRUE(db.ok());
+  absl::StatusOr<AllocationStats> small = db_internal::BuildAllocationsOn(*db, /*max_window=*/4);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(*small, big.stats);
+  absl::StatusOr<TraceReader> r = TraceReader::Open(path);
+  ASSERT_TRUE(r.ok());
+  absl::StatusOr<AllocationCursor> c = r->Allocations();
+  ASSERT_TRUE(c.ok());
+  std::vector<Pair> pairs;
+  AllocationRow a;
+  while (c->Next(&a)) pairs.emplace_back(a.alloc_seq, a.free_seq.value_or(-1));
+  EXPECT_EQ(pairs, big.pairs);
+  EXPECT_EQ(big.pairs.front(), Pair(1, static_cast<int64_t>(steps.size())));
 }
 
 TEST(BuildAllocations, MissingFile) {

@@ -49,7 +49,10 @@ SqlDatabase::~SqlDatabase() {
 
 absl::StatusOr<SqlDatabase> SqlDatabase::Open(const std::string& path, int flags) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // NOMUTEX: a connection is used by one thread at a time (our classes are
+  // not thread-safe anyway); the default serialized mode took ~20% of scan
+  // time in mutex lock/unlock around every sqlite3_column_* call.
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status s = SqliteError(db, rc, path, "opening");
     sqlite3_close_v2(db);
