@@ -153,12 +153,10 @@ bool PathIsSetugid(const char* path) {
 // Records the exec and writes every buffer out: the old image's memory is
 // gone once the exec succeeds.
 void BeforeExec(bool untraced) {
-  {
-    HookScope s;
-    if (!s.recording()) return;
-    s.Record(untraced ? Op::kUntracedExec : Op::kExec, 0, 0, 0);
-    FlushOwn(s);
-  }
+  HookScope s;
+  if (!s.recording()) return;
+  s.Record(untraced ? Op::kUntracedExec : Op::kExec, 0, 0, 0);
+  FlushOwn(s);
   FlushAllRegions(/*from_signal=*/false);
 }
 
@@ -221,9 +219,9 @@ void RecordThreadName() {
     if (s.recording()) {
       s.Record(Op::kProcessExit, 0, 0, static_cast<uint32_t>(status));
       FlushOwn(s);
+      FlushAllRegions(/*from_signal=*/false);
     }
   }
-  if (IsRecording() && *g.live == kLiveWord) FlushAllRegions(/*from_signal=*/false);
   for (;;) syscall(SYS_exit_group, status);
 }
 
@@ -279,6 +277,7 @@ ATR_EXPORT pid_t fork(void) noexcept {
   pid_t pid = real();
   if (pid == 0) {
     OnForkedChild();
+    HookScope s;  // sends the child's ThreadRecord
     return 0;
   }
   if (recorded) {

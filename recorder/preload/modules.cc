@@ -139,7 +139,6 @@ int OnObject(struct dl_phdr_info* info, size_t size, void* data) {
 
 void SyncModules(bool force_all) {
   if (g.control == nullptr) return;
-  InternalScope in;
   ScanContext c = {force_all, false, false, true};
   dl_iterate_phdr(&OnObject, &c);
   if (!c.locked) return;

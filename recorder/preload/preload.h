@@ -17,6 +17,9 @@
 #ifndef ATR_RECORDER_PRELOAD_PRELOAD_H_
 #define ATR_RECORDER_PRELOAD_PRELOAD_H_
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -129,8 +132,8 @@ class HookScope {
  public:
   HookScope() {
     ThreadLocal& t = tls;
-    if (ATR_LIKELY(*g.live == kLiveWord && (t.depth | t.internal) == 0 &&
-                   t.region != nullptr)) {
+    if (ATR_LIKELY(*g.live == kLiveWord &&
+                   (t.depth | t.internal | t.need_thread_record) == 0 && t.region != nullptr)) {
       t.depth = 1;
       mode_ = kRecord;
       return;
@@ -169,12 +172,28 @@ class HookScope {
   Mode mode_;
 };
 
-// RAII: the library's own calls into libc (pthread_getattr_np,
-// dl_iterate_phdr, libunwind's first use...) run with hooks forwarding.
+// RAII: the library's own calls into libc (pthread_getattr_np, dlsym,
+// libunwind's first use...) run with hooks forwarding, not recording. All
+// signals are blocked meanwhile, so whatever reaches a hook while
+// tls.internal is set is the library's own doing, never a signal handler's
+// (those are recorded). Only for rare paths: two syscalls.
 class InternalScope {
  public:
-  InternalScope() { ++tls.internal; }
-  ~InternalScope() { --tls.internal; }
+  InternalScope() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old_);
+    ++tls.internal;
+  }
+  ~InternalScope() {
+    --tls.internal;
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  InternalScope(const InternalScope&) = delete;
+  InternalScope& operator=(const InternalScope&) = delete;
+
+ private:
+  sigset_t old_;
 };
 
 // ---- thread buffers (thread_buffer.cc)
@@ -186,8 +205,9 @@ void DrainSide(ThreadRegion* r);
 // Writes this thread's buffer as one chunk. REQUIRES: recording scope.
 void FlushOwn(const HookScope& scope);
 // Best effort: writes every region's complete records (own included) without
-// waiting for locks held by others; async-signal-safe. `sync_modules` first
-// emits module changes (not from signal handlers).
+// waiting for locks held by others. from_signal: async-signal-safe (crash
+// handlers); otherwise module changes are written first.
+// REQUIRES: from_signal, or a recording HookScope (or InternalScope).
 void FlushAllRegions(bool from_signal);
 // Writes `bytes` of records as one chunk tagged with tid (not via a buffer).
 // `scratch` must have kHeaderReserve writable bytes before `records`.
@@ -208,6 +228,8 @@ uint64_t HashStack(const uint64_t* pcs, uint32_t depth);
 // Writes ModuleRecords for objects loaded/unloaded since the last call (all
 // of them if force_all), directly to the spool as their own chunks, before
 // the caller writes chunks that may name their pcs.
+// REQUIRES: a recording HookScope or InternalScope on this thread (a signal
+// handler reaching it again on the same thread would spin on its lock).
 void SyncModules(bool force_all);
 void ResetModulesAfterFork();
 

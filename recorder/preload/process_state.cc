@@ -278,17 +278,14 @@ void ThreadExitDestructor(void*) {
 }
 
 void OnExit(int status, void*) {
-  {
-    HookScope s;
-    if (s.recording()) {
-      s.Record(Op::kProcessExit, 0, 0, static_cast<uint32_t>(status));
-      FlushOwn(s);
-    }
-  }
-  if (IsRecording()) {
-    SetWriteThroughAll();
-    FlushAllRegions(/*from_signal=*/false);
-  }
+  HookScope s;
+  if (!s.recording()) return;
+  s.Record(Op::kProcessExit, 0, 0, static_cast<uint32_t>(status));
+  // Threads still running keep recording; from now on they write each event
+  // at once (the exit may end them before their buffers fill).
+  SetWriteThroughAll();
+  FlushOwn(s);
+  FlushAllRegions(/*from_signal=*/false);
 }
 
 bool InitRecording() {
@@ -356,27 +353,12 @@ bool InitRecording() {
   return true;
 }
 
-class SignalsBlocked {
- public:
-  SignalsBlocked() {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old_);
-  }
-  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
-
- private:
-  sigset_t old_;
-};
-
 __attribute__((constructor)) void PreloadConstructor() { EnsureInitialized(); }
 
 __attribute__((destructor)) void PreloadDestructor() {
-  if (!IsRecording()) return;
-  {
-    HookScope s;
-    if (s.recording()) FlushOwn(s);
-  }
+  HookScope s;
+  if (!s.recording()) return;
+  FlushOwn(s);
   FlushAllRegions(/*from_signal=*/false);
 }
 
@@ -447,7 +429,6 @@ void EnsureInitialized() {
   }
   bool ok;
   {
-    SignalsBlocked blocked;
     InternalScope in;
     ok = InitRecording();
   }
@@ -464,7 +445,6 @@ void OnForkedChild() {
   if (!IsRecording()) return;
   uint32_t pid = static_cast<uint32_t>(getpid());
   if (pid == g.pid && *g.live == kLiveWord) return;  // already set up
-  SignalsBlocked blocked;
   InternalScope in;
   g.pid = pid;
   ThreadRegion* own = tls.region;
@@ -487,7 +467,6 @@ void OnForkedChild() {
 }
 
 ThreadRegion* InitThisThread() {
-  SignalsBlocked blocked;
   InternalScope in;
   ThreadRegion* r = AcquireRegion();
   if (r == nullptr) return nullptr;

@@ -304,7 +304,12 @@ void DrainSide(ThreadRegion* r) {
 
 void FlushOwn(const HookScope& scope) {
   if (!scope.recording()) return;
-  FlushRegion(tls.region);
+  ThreadRegion* r = tls.region;
+  if (r->side_used.load(std::memory_order_relaxed) != 0 ||
+      r->side_lost.load(std::memory_order_relaxed) != 0) {
+    DrainSide(r);
+  }
+  FlushRegion(r);
 }
 
 bool WriteDirectChunk(uint8_t* records, uint32_t bytes, uint32_t tid) {

@@ -1,0 +1,353 @@
+#include "recorder/spool_reader.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "db/ops.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace atr {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Builds chunks byte by byte, the way the preload library lays them out.
+class ChunkBuilder {
+ public:
+  ChunkBuilder(uint32_t pid, uint32_t tid) : pid_(pid), tid_(tid) {}
+
+  template <typename T>
+  T* Add(const T& rec, const std::string& tail = "") {
+    size_t at = records_.size();
+    uint32_t bytes = spool::RoundUp8(static_cast<uint32_t>(sizeof(T) + tail.size()));
+    records_.resize(at + bytes, 0);
+    std::memcpy(records_.data() + at, &rec, sizeof(T));
+    std::memcpy(records_.data() + at + sizeof(T), tail.data(), tail.size());
+    auto* h = reinterpret_cast<spool::RecordHeader*>(records_.data() + at);
+    h->bytes = static_cast<uint16_t>(bytes);
+    return reinterpret_cast<T*>(records_.data() + at);
+  }
+  void AddEvent(Op op, uint64_t seq, uint64_t addr, uint64_t size, uint64_t stack = 0) {
+    spool::EventRecord e = {};
+    e.h = {spool::RecordType::kEvent, static_cast<uint8_t>(op), 0};
+    e.seq = seq;
+    e.addr = addr;
+    e.size = size;
+    e.stack = stack;
+    Add(e);
+  }
+  void AddStack(uint64_t hash, const std::vector<uint64_t>& pcs) {
+    spool::StackRecord s = {};
+    s.h = {spool::RecordType::kStack, 0, 0};
+    s.depth = static_cast<uint32_t>(pcs.size());
+    s.hash = hash;
+    Add(s, std::string(reinterpret_cast<const char*>(pcs.data()), pcs.size() * 8));
+  }
+  std::vector<uint8_t> Build() const {
+    spool::ChunkHeader h = {spool::ChunkHeader::kMagic, static_cast<uint32_t>(records_.size()),
+                            pid_, tid_};
+    std::vector<uint8_t> out(sizeof(h));
+    std::memcpy(out.data(), &h, sizeof(h));
+    out.insert(out.end(), records_.begin(), records_.end());
+    return out;
+  }
+  std::vector<uint8_t>& records() { return records_; }
+
+ private:
+  uint32_t pid_, tid_;
+  std::vector<uint8_t> records_;
+};
+
+class SpoolReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/atr_spool_reader_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/123.0.spool";
+    fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ASSERT_GE(fd_, 0);
+  }
+  void TearDown() override {
+    close(fd_);
+    std::filesystem::remove_all(dir_);
+  }
+  void Append(const std::vector<uint8_t>& bytes, size_t from = 0, size_t n = SIZE_MAX) {
+    n = std::min(n, bytes.size() - from);
+    ASSERT_EQ(write(fd_, bytes.data() + from, n), static_cast<ssize_t>(n));
+  }
+  SpoolFileReader Open() {
+    absl::StatusOr<SpoolFileReader> r = SpoolFileReader::Open(path_);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return std::move(*r);
+  }
+
+  std::string dir_, path_;
+  int fd_ = -1;
+};
+
+TEST_F(SpoolReaderTest, EveryRecordTypeRoundTrips) {
+  ChunkBuilder b(123, 124);
+  spool::ProcessRecord pr = {};
+  pr.h.type = spool::RecordType::kProcess;
+  pr.ppid = 1;
+  pr.tsc = 1000;
+  pr.mono_ns = 2000;
+  pr.real_ns = 3000;
+  pr.tsc_hz = 2'000'000'000;
+  pr.image = 0;
+  pr.argc = 2;
+  b.Add(pr, std::string("/bin/prog\0/home\0prog\0--flag\0", 28));
+  spool::ModuleRecord mr = {};
+  mr.h.type = spool::RecordType::kModule;
+  mr.flags = spool::ModuleRecord::kLoaded;
+  mr.seq = 5;
+  mr.bias = 0x1000;
+  mr.lo = 0x1000;
+  mr.hi = 0x9000;
+  b.Add(mr, std::string("/lib/libx.so\0", 13));
+  b.AddStack(0xABC, {0x1100, 0x1200, 0x1300});
+  b.AddEvent(Op::kMalloc, 7, 0x5000, 64, 0xABC);
+  spool::ThreadRecord tr = {};
+  tr.h.type = spool::RecordType::kThread;
+  tr.creator_tid = 9;
+  tr.stack_lo = 0x7000;
+  tr.stack_hi = 0x8000;
+  std::strcpy(tr.name, "worker");
+  b.Add(tr);
+  spool::LostRecord lr = {};
+  lr.h.type = spool::RecordType::kLost;
+  lr.count = 3;
+  b.Add(lr);
+  Append(b.Build());
+
+  SpoolFileReader reader = Open();
+  absl::StatusOr<std::optional<SpoolChunk>> chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok()) << chunk.status();
+  ASSERT_TRUE(chunk->has_value());
+  const SpoolChunk& c = **chunk;
+  EXPECT_EQ(c.file_offset, 0u);
+  EXPECT_EQ(c.header.pid, 123u);
+  EXPECT_EQ(c.header.tid, 124u);
+  std::vector<spool::RecordType> types;
+  for (const SpoolRecord& r : c.records()) {
+    types.push_back(r.type());
+    EXPECT_EQ(r.chunk_tid(), 124u);
+    switch (r.type()) {
+      case spool::RecordType::kProcess: {
+        EXPECT_EQ(r.file_offset(), sizeof(spool::ChunkHeader));
+        EXPECT_EQ(r.process().tsc_hz, 2'000'000'000u);
+        ProcessStrings s = r.process_strings();
+        EXPECT_EQ(s.exe, "/bin/prog");
+        EXPECT_EQ(s.cwd, "/home");
+        EXPECT_THAT(s.argv, ElementsAre("prog", "--flag"));
+        break;
+      }
+      case spool::RecordType::kModule:
+        EXPECT_EQ(r.module().hi, 0x9000u);
+        EXPECT_EQ(std::string(r.module_path()), "/lib/libx.so");
+        break;
+      case spool::RecordType::kStack:
+        EXPECT_EQ(r.stack().hash, 0xABCu);
+        EXPECT_THAT(std::vector<uint64_t>(r.stack_pcs().begin(), r.stack_pcs().end()),
+                    ElementsAre(0x1100, 0x1200, 0x1300));
+        break;
+      case spool::RecordType::kEvent:
+        EXPECT_EQ(r.event().h.op, static_cast<uint8_t>(Op::kMalloc));
+        EXPECT_EQ(r.event().size, 64u);
+        EXPECT_EQ(r.event().stack, 0xABCu);
+        break;
+      case spool::RecordType::kThread:
+        EXPECT_STREQ(r.thread().name, "worker");
+        EXPECT_EQ(r.thread().creator_tid, 9u);
+        break;
+      case spool::RecordType::kLost:
+        EXPECT_EQ(r.lost().count, 3u);
+        break;
+    }
+  }
+  EXPECT_THAT(types, ElementsAre(spool::RecordType::kProcess, spool::RecordType::kModule,
+                                 spool::RecordType::kStack, spool::RecordType::kEvent,
+                                 spool::RecordType::kThread, spool::RecordType::kLost));
+  chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok());
+  EXPECT_FALSE(chunk->has_value());
+  EXPECT_TRUE(reader.IncompleteTail().ok());
+}
+
+TEST_F(SpoolReaderTest, TailsAFileBeingWritten) {
+  ChunkBuilder a(1, 1), b(1, 2);
+  for (int i = 0; i < 10; ++i) a.AddEvent(Op::kMalloc, i + 1, 0x1000 + i, 8);
+  b.AddEvent(Op::kFree, 11, 0x1000, 0);
+  std::vector<uint8_t> first = a.Build(), second = b.Build();
+  SpoolFileReader reader = Open();
+  auto chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok());
+  EXPECT_FALSE(chunk->has_value());  // empty file: nothing yet
+
+  Append(first, 0, 10);  // part of the header
+  chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok());
+  EXPECT_FALSE(chunk->has_value());
+  EXPECT_EQ(reader.pending_bytes(), 10u);
+  Append(first, 10, 100);  // header complete, payload not
+  chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok());
+  EXPECT_FALSE(chunk->has_value());
+  EXPECT_EQ(reader.offset(), 0u);
+  Append(first, 110);
+  Append(second);
+  chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok()) << chunk.status();
+  ASSERT_TRUE(chunk->has_value());
+  EXPECT_EQ((*chunk)->payload.size(), 10 * sizeof(spool::EventRecord));
+  chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok());
+  ASSERT_TRUE(chunk->has_value());
+  EXPECT_EQ((*chunk)->header.tid, 2u);
+  EXPECT_EQ((*chunk)->file_offset, first.size());
+  chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok());
+  EXPECT_FALSE(chunk->has_value());
+  EXPECT_EQ(reader.offset(), first.size() + second.size());
+  EXPECT_TRUE(reader.IncompleteTail().ok());
+}
+
+TEST_F(SpoolReaderTest, TruncatedTailIsReportedWithItsOffset) {
+  ChunkBuilder a(1, 1);
+  a.AddEvent(Op::kMalloc, 1, 0x1000, 8);
+  std::vector<uint8_t> whole = a.Build();
+  Append(whole);
+  Append(whole, 0, whole.size() - 8);  // a writer killed mid-write
+  SpoolFileReader reader = Open();
+  auto chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok() && chunk->has_value());
+  chunk = reader.NextChunk();
+  ASSERT_TRUE(chunk.ok());
+  EXPECT_FALSE(chunk->has_value());
+  absl::Status tail = reader.IncompleteTail();
+  EXPECT_EQ(tail.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(tail.message(), HasSubstr("offset " + std::to_string(whole.size())));
+}
+
+TEST_F(SpoolReaderTest, CorruptMagicIsAStickyErrorWithOffset) {
+  ChunkBuilder a(1, 1);
+  a.AddEvent(Op::kMalloc, 1, 0x1000, 8);
+  std::vector<uint8_t> good = a.Build(), bad = a.Build();
+  bad[0] ^= 0xFF;
+  Append(good);
+  Append(bad);
+  SpoolFileReader reader = Open();
+  ASSERT_TRUE(reader.NextChunk().ok());
+  auto chunk = reader.NextChunk();
+  ASSERT_FALSE(chunk.ok());
+  EXPECT_EQ(chunk.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(chunk.status().message(), HasSubstr("offset " + std::to_string(good.size())));
+  EXPECT_THAT(chunk.status().message(), HasSubstr("magic"));
+  EXPECT_FALSE(reader.NextChunk().ok());
+  EXPECT_FALSE(reader.IncompleteTail().ok());
+}
+
+TEST_F(SpoolReaderTest, OversizedChunkFailsAtOnceInsteadOfWaiting) {
+  spool::ChunkHeader h = {spool::ChunkHeader::kMagic, spool::kMaxChunkPayload + 8, 1, 1};
+  std::vector<uint8_t> bytes(sizeof(h));
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  Append(bytes);
+  SpoolFileReader reader = Open();
+  auto chunk = reader.NextChunk();
+  ASSERT_FALSE(chunk.ok());
+  EXPECT_THAT(chunk.status().message(), HasSubstr("exceeds"));
+}
+
+TEST_F(SpoolReaderTest, MalformedRecordsAreRejected) {
+  {
+    ChunkBuilder a(1, 1);
+    a.AddEvent(Op::kMalloc, 1, 0x1000, 8);
+    reinterpret_cast<spool::RecordHeader*>(a.records().data())->bytes = 12;  // not 8k
+    std::vector<uint8_t> c = a.Build();
+    EXPECT_THAT(ValidateSpoolChunk(*reinterpret_cast<spool::ChunkHeader*>(c.data()),
+                                   {c.data() + 16, c.size() - 16}, 0)
+                    .message(),
+                HasSubstr("bad length"));
+  }
+  {
+    ChunkBuilder a(1, 1);
+    a.AddStack(7, {1, 2});
+    reinterpret_cast<spool::StackRecord*>(a.records().data())->depth = 5;
+    std::vector<uint8_t> c = a.Build();
+    EXPECT_THAT(ValidateSpoolChunk(*reinterpret_cast<spool::ChunkHeader*>(c.data()),
+                                   {c.data() + 16, c.size() - 16}, 0)
+                    .message(),
+                HasSubstr("stack depth"));
+  }
+  {
+    ChunkBuilder a(1, 1);
+    spool::ModuleRecord mr = {};
+    mr.h.type = spool::RecordType::kModule;
+    a.Add(mr, "12345678");  // no NUL inside the record
+    std::vector<uint8_t> c = a.Build();
+    EXPECT_THAT(ValidateSpoolChunk(*reinterpret_cast<spool::ChunkHeader*>(c.data()),
+                                   {c.data() + 16, c.size() - 16}, 0)
+                    .message(),
+                HasSubstr("unterminated"));
+  }
+  {
+    // Records of a type this reader does not know are skippable.
+    ChunkBuilder a(1, 1);
+    spool::LostRecord unknown = {};
+    unknown.h.type = static_cast<spool::RecordType>(42);
+    a.Add(unknown, "abcdefgh");
+    a.AddEvent(Op::kFree, 2, 0x1000, 0);
+    Append(a.Build());
+    SpoolFileReader reader = Open();
+    auto chunk = reader.NextChunk();
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    int n = 0;
+    for (const SpoolRecord& r : (*chunk)->records()) {
+      (void)r;
+      ++n;
+    }
+    EXPECT_EQ(n, 2);
+  }
+}
+
+TEST_F(SpoolReaderTest, ManyChunksAcrossBufferRefills) {
+  // More than the reader's read-ahead, in chunks of varying size.
+  uint64_t seq = 0;
+  for (int c = 0; c < 200; ++c) {
+    ChunkBuilder a(1, 1);
+    for (int i = 0; i < 1 + c * 7 % 500; ++i) {
+      ++seq;
+      a.AddEvent(Op::kMalloc, seq, seq, 1);
+    }
+    Append(a.Build());
+  }
+  SpoolFileReader reader = Open();
+  uint64_t expect = 0;
+  for (;;) {
+    auto chunk = reader.NextChunk();
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    if (!chunk->has_value()) break;
+    for (const SpoolRecord& r : (*chunk)->records()) EXPECT_EQ(r.event().seq, ++expect);
+  }
+  EXPECT_EQ(expect, seq);
+  EXPECT_TRUE(reader.IncompleteTail().ok());
+  SpoolFileReader moved = std::move(reader);
+  EXPECT_EQ(moved.offset(), std::filesystem::file_size(path_));
+}
+
+TEST(SpoolReader, MissingFileIsNotFound) {
+  EXPECT_EQ(SpoolFileReader::Open("/nonexistent/1.0.spool").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace atr
