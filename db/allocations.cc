@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -159,6 +160,7 @@ class Pairing {
       it->second = LiveBlock{seq, size};
     }
     ++stats_.allocations;
+    stats_.allocated_bytes += size;
     ATR_RETURN_IF_ERROR(Opened(seq));
     live_bytes_ += size;
     if (live_bytes_ > stats_.peak_live_bytes) {
@@ -243,6 +245,7 @@ absl::Status WriteStats(SqlDatabase& db, const AllocationStats& s) {
                                              "writing allocation counts"));
   const std::pair<const char*, int64_t> rows[] = {
       {"alloc_allocations", s.allocations},
+      {"alloc_allocated_bytes", static_cast<int64_t>(s.allocated_bytes)},
       {"alloc_releases", s.releases},
       {"alloc_leaked", s.leaked},
       {"alloc_unmatched_releases", s.unmatched_releases},
@@ -290,7 +293,18 @@ absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db, size_t max_w
     }
   }
 
-  ATR_RETURN_IF_ERROR(db.Exec("BEGIN; DELETE FROM allocation_pairs;", "pairing allocations"));
+  // op_stats is filled by the same pass (IF NOT EXISTS: traces written
+  // before the table was added).
+  ATR_RETURN_IF_ERROR(db.Exec("BEGIN; DELETE FROM allocation_pairs;"
+                              "CREATE TABLE IF NOT EXISTS op_stats(op INTEGER PRIMARY KEY, "
+                              "calls INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+                              "DELETE FROM op_stats;",
+                              "pairing allocations"));
+  struct OpCount {
+    int64_t calls = 0;
+    int64_t bytes = 0;
+  };
+  std::vector<OpCount> op_counts(kOpCount);
   ATR_ASSIGN_OR_RETURN(BatchInserter out, BatchInserter::Create(db, "allocation_pairs", 2, 1u << 1,
                                                                 "writing allocations"));
   Pairing pairing(&out, std::move(parents), max_window);
@@ -305,15 +319,32 @@ absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db, size_t max_w
       ATR_ASSIGN_OR_RETURN(bool row, ev.Step());
       if (!row) break;
       int64_t thread = ev.ColumnInt64(1);
+      int64_t op = ev.ColumnInt64(2);
+      if (op >= 0 && op < kOpCount) {
+        ++op_counts[op].calls;
+        op_counts[op].bytes += ev.ColumnInt64(4);
+      }
       auto t = thread_pid.find(thread);
       int32_t pid = t != thread_pid.end() ? t->second : 0;
       ATR_RETURN_IF_ERROR(pairing.OnEvent(ev.ColumnInt64(0), thread, pid,
-                                          static_cast<Op>(ev.ColumnInt64(2)),
+                                          static_cast<Op>(op),
                                           static_cast<uint64_t>(ev.ColumnInt64(3)),
                                           static_cast<uint64_t>(ev.ColumnInt64(4))));
     }
   }
   ATR_ASSIGN_OR_RETURN(AllocationStats stats, pairing.Finish());
+  {
+    ATR_ASSIGN_OR_RETURN(SqlStatement st,
+                         SqlStatement::Prepare(db, "INSERT INTO op_stats VALUES(?1, ?2, ?3)",
+                                               "writing op_stats"));
+    for (int op = 0; op < kOpCount; ++op) {
+      if (op_counts[op].calls == 0) continue;
+      st.BindInt64(1, op);
+      st.BindInt64(2, op_counts[op].calls);
+      st.BindInt64(3, op_counts[op].bytes);
+      ATR_RETURN_IF_ERROR(st.Run());
+    }
+  }
   ATR_RETURN_IF_ERROR(WriteStats(db, stats));
   ATR_RETURN_IF_ERROR(db.Exec("COMMIT", "pairing allocations"));
   return stats;

@@ -88,6 +88,10 @@ CREATE TABLE event_log(
   arg INTEGER NOT NULL,
   stack INTEGER REFERENCES stacks(id),
   sp_depth INTEGER NOT NULL);
+CREATE TABLE op_stats(
+  op INTEGER PRIMARY KEY,  -- ops.code
+  calls INTEGER NOT NULL,  -- events with this op
+  bytes INTEGER NOT NULL); -- sum of their size column
 CREATE TABLE allocation_pairs(
   alloc_seq INTEGER PRIMARY KEY,
   free_seq INTEGER);

@@ -249,6 +249,7 @@ absl::StatusOr<TraceReader> TraceReader::Open(const std::string& path) {
 }
 
 const std::string& TraceReader::path() const { return state_->db.path(); }
+const SqlDatabase& TraceReader::database() const { return state_->db; }
 int TraceReader::schema_version() const { return state_->schema_version; }
 bool TraceReader::complete() const { return state_->complete; }
 const std::map<std::string, std::string>& TraceReader::meta() const { return state_->meta; }

@@ -38,8 +38,9 @@
 namespace atr {
 
 namespace db_internal {
+class SqlDatabase;
 class SqlStatement;
-}
+}  // namespace db_internal
 
 // A frame with its symbol and the functions inlined at its pc.
 struct Frame {
@@ -140,8 +141,10 @@ class TraceReader {
   absl::StatusOr<std::vector<const Frame*>> StackFrames(StackId id);
 
  private:
+  friend class QueryCursor;  // runs SQL on the same read-only connection
   struct State;
   explicit TraceReader(std::unique_ptr<State> state);
+  const db_internal::SqlDatabase& database() const;
   std::unique_ptr<State> state_;
 };
 

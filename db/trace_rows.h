@@ -152,6 +152,7 @@ struct AllocationRow {
 // What BuildAllocations found. Also stored in meta (alloc_* keys).
 struct AllocationStats {
   int64_t allocations = 0;         // heap acquisitions with addr != 0
+  uint64_t allocated_bytes = 0;    // bytes requested by those acquisitions
   int64_t releases = 0;            // releases that closed an allocation
   int64_t leaked = 0;              // allocations never released
   int64_t unmatched_releases = 0;  // release of an address not live (double free, unknown)

@@ -1,0 +1,63 @@
+// QueryCursor: runs one read-only SQL statement on an open trace and
+// streams its rows. For reports that are a query (DESIGN.md §7: "SQL
+// first") and for `atr sql`.
+//
+// Contract:
+//   - The reader's connection is query-only: statements that would write
+//     fail with a clear error rather than change the trace.
+//   - Column indexes are 0-based. Int() of NULL or of a non-numeric text is
+//     0, Text() of NULL is "" (use IsNull to tell them apart).
+//   - REQUIRES: the reader outlives the cursor. Not thread-safe.
+//
+//   ATR_ASSIGN_OR_RETURN(atr::QueryCursor q, atr::QueryCursor::Run(reader,
+//       "SELECT alloc_stack, count(*), sum(size) FROM allocations "
+//       "WHERE free_seq IS NULL GROUP BY 1 ORDER BY 3 DESC"));
+//   while (q.Next()) printf("%lld %lld\n", (long long)q.Int(0), (long long)q.Int(2));
+//   if (!q.status().ok()) return q.status();
+#ifndef ATR_DB_QUERY_H_
+#define ATR_DB_QUERY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "db/trace_reader.h"
+
+namespace atr {
+
+class QueryCursor {
+ public:
+  // Prepares sql (exactly one statement). Errors name the trace and quote
+  // SQLite's message: "run.db: query: no such column: sizes".
+  [[nodiscard]] static absl::StatusOr<QueryCursor> Run(const TraceReader& reader,
+                                                       std::string_view sql);
+
+  QueryCursor(QueryCursor&&) noexcept;
+  QueryCursor& operator=(QueryCursor&&) noexcept;
+  ~QueryCursor();
+
+  // Advances to the next row; false at the end or on error (see status()).
+  bool Next();
+  const absl::Status& status() const { return status_; }
+
+  int columns() const;
+  std::string ColumnName(int col) const;
+  bool IsNull(int col) const;
+  int64_t Int(int col) const;
+  double Real(int col) const;
+  std::string Text(int col) const;
+
+ private:
+  struct Impl;
+  explicit QueryCursor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  absl::Status status_;
+  bool done_ = false;
+};
+
+}  // namespace atr
+
+#endif  // ATR_DB_QUERY_H_

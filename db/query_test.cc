@@ -1,0 +1,71 @@
+#include "db/query.h"
+
+#include "db/db_test_util.h"
+#include "db/trace_writer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace atr {
+namespace {
+
+using ::atr::testing::FreshPath;
+using ::testing::HasSubstr;
+
+TraceReader SmallTrace() {
+  std::string path = FreshPath("q.db");
+  auto w = TraceWriter::Create(path);
+  EXPECT_TRUE(w.ok());
+  EXPECT_TRUE((*w)->AddEvent({.seq = 1, .pid = 3, .tid = 3, .op = Op::kMalloc, .addr = 16, .size = 100}).ok());
+  EXPECT_TRUE((*w)->AddEvent({.seq = 2, .pid = 3, .tid = 3, .op = Op::kMalloc, .addr = 32, .size = 50}).ok());
+  EXPECT_TRUE((*w)->AddEvent({.seq = 3, .pid = 3, .tid = 3, .op = Op::kFree, .addr = 16}).ok());
+  EXPECT_TRUE((*w)->Finish().ok());
+  absl::StatusOr<TraceReader> r = TraceReader::Open(path);
+  EXPECT_TRUE(r.ok());
+  return *std::move(r);
+}
+
+TEST(QueryCursor, StreamsRowsOfTheViews) {
+  TraceReader r = SmallTrace();
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
+      r, "SELECT count(*), sum(size), max(free_seq) FROM allocations WHERE pid = 3");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(q->Next());
+  EXPECT_EQ(q->columns(), 3);
+  EXPECT_EQ(q->Int(0), 2);
+  EXPECT_EQ(q->Int(1), 150);
+  EXPECT_EQ(q->Int(2), 3);
+  EXPECT_FALSE(q->Next());
+  EXPECT_TRUE(q->status().ok());
+}
+
+TEST(QueryCursor, OpStatsAndAllocatedBytes) {
+  TraceReader r = SmallTrace();
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
+      r, "SELECT name, calls, bytes FROM op_stats JOIN ops ON ops.code = op_stats.op ORDER BY op");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(q->Next());
+  EXPECT_EQ(q->Text(0), "malloc");
+  EXPECT_EQ(q->Int(1), 2);
+  EXPECT_EQ(q->Int(2), 150);
+  ASSERT_TRUE(q->Next());
+  EXPECT_EQ(q->Text(0), "free");
+  EXPECT_FALSE(q->Next());
+  EXPECT_EQ(r.MetaInt("alloc_allocated_bytes"), 150);
+}
+
+TEST(QueryCursor, ErrorsAreOneLine) {
+  TraceReader r = SmallTrace();
+  absl::StatusOr<QueryCursor> bad = QueryCursor::Run(r, "SELECT sizes FROM events");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr(r.path() + ": query: no such column: sizes"));
+  absl::StatusOr<QueryCursor> two = QueryCursor::Run(r, "SELECT 1; SELECT 2");
+  ASSERT_FALSE(two.ok());
+  absl::StatusOr<QueryCursor> write = QueryCursor::Run(r, "DELETE FROM event_log");
+  ASSERT_TRUE(write.ok());  // prepared; refused when run
+  EXPECT_FALSE(write->Next());
+  EXPECT_FALSE(write->status().ok());
+  EXPECT_EQ(*r.CountEvents(), 3);
+}
+
+}  // namespace
+}  // namespace atr
