@@ -70,12 +70,15 @@ uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r) {
 }
 
 uint64_t HashStack(const uint64_t* pcs, uint32_t depth) {
+  // Position-dependent rotations and independent adds keep the multiply out
+  // of the per-frame dependency chain; one full mix at the end.
   uint64_t h = 0x9E3779B97F4A7C15ull ^ depth;
   for (uint32_t i = 0; i < depth; ++i) {
-    h ^= pcs[i];
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 31;
+    uint64_t x = pcs[i] * 0xBF58476D1CE4E5B9ull;
+    h += (x << (i & 31)) | (x >> ((64 - (i & 31)) & 63));
   }
+  h ^= h >> 31;
+  h *= 0x94D049BB133111EBull;
   h ^= h >> 29;
   return h == 0 ? 1 : h;
 }
