@@ -1,0 +1,61 @@
+// Built-in replay: a trace's heap operations, in seq order, through the
+// allocator model (allocator/heap.h), one thread cache per recorded thread.
+//
+// Deterministic: the model has no clock or randomness and the engine feeds
+// it in seq order, so the same trace and Config give the same addresses and
+// the same outcome digest, every run, multi-threaded traces included.
+//
+// Sampling: the model's metrics every `sample_every` events (default: about
+// 1/1000 of the trace's seq range, at least every 100 events), plus, in each
+// interval that set a new peak of live or of resident bytes, the state at
+// the last such peak (captured at most once per 16 events, so the summary's
+// peak values are exact, the peak sample within 16 events of it), plus a
+// final sample. The span snapshot is taken at the exact resident peak: a
+// throttled snapshot at new peaks during the run, and if the last one is not
+// the peak, a second deterministic pass up to the peak seq.
+//
+//   BuiltinReplayOptions o;
+//   o.config = *alloc::ParseConfig({"page_size=4096"});
+//   ATR_ASSIGN_OR_RETURN(ReplayRun run, RunBuiltinReplay(&reader, o));
+//   run.summary.digest;  // "3f9c0e2a7b1d4c55"
+#ifndef ATR_REPLAYER_BUILTIN_REPLAY_H_
+#define ATR_REPLAYER_BUILTIN_REPLAY_H_
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "allocator/config.h"
+#include "db/trace_reader.h"
+#include "replayer/replay_result.h"
+
+namespace atr::replay {
+
+struct BuiltinReplayOptions {
+  alloc::Config config{};
+  std::optional<int32_t> pid{};   // default: DefaultPid(reader)
+  int64_t until_seq = std::numeric_limits<int64_t>::max();
+  int64_t sample_every = 0;       // events between samples; 0 = automatic
+  bool span_snapshot = true;      // snapshot at the resident peak (may cost a second pass)
+  size_t max_problems = 10000;
+  std::function<void(int64_t seq)> progress{};
+  // Test hook: every acquisition as (allocation id, model address).
+  std::function<void(int64_t id, uint64_t addr)> on_allocate{};
+};
+
+// REQUIRES: reader outlives the call. Errors: bad configuration, unreadable
+// trace. Bad events become problems in run.problems.
+absl::StatusOr<ReplayRun> RunBuiltinReplay(TraceReader* reader,
+                                           const BuiltinReplayOptions& options);
+
+// Sample interval used when sample_every = 0.
+absl::StatusOr<int64_t> AutoSampleInterval(const TraceReader& reader);
+
+// Now, as ISO 8601 UTC with seconds ("2026-11-27T00:10:00Z").
+std::string NowUtc();
+
+}  // namespace atr::replay
+
+#endif  // ATR_REPLAYER_BUILTIN_REPLAY_H_

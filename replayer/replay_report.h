@@ -1,0 +1,38 @@
+// Text and JSON rendering of replay results, check findings and allocator
+// comparisons for the CLI (`atr replay`, `atr check`, `atr compare`), with
+// symbolized stacks from analysis/stacks. A separate target
+// (atr::replay_report) so the replayer library itself needs no analysis code.
+//
+//   StackViews views(&reader);
+//   ATR_ASSIGN_OR_RETURN(std::string text, RenderProblemsText(run.problems, &views, 20));
+#ifndef ATR_REPLAYER_REPLAY_REPORT_H_
+#define ATR_REPLAYER_REPLAY_REPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "analysis/format/json_writer.h"
+#include "analysis/stacks/stack_view.h"
+#include "replayer/checks.h"
+#include "replayer/compare.h"
+#include "replayer/replay_result.h"
+
+namespace atr::replay {
+
+// Every misuse problem with its stacks (up to `limit`, 0 = all), then leaks
+// grouped by allocation stack (up to `limit` groups), then notes.
+absl::StatusOr<std::string> RenderProblemsText(const ProblemLog& log, StackViews* views,
+                                               int limit);
+// {"counts": {...}, "problems": [...]}, fields in docs/replay.md.
+absl::Status WriteProblemsJson(JsonWriter& j, const ProblemLog& log, StackViews* views, int limit);
+
+std::string RenderReplayText(const ReplayRun& run, int64_t replay_id);
+void WriteReplayJson(JsonWriter& j, const ReplayRun& run, int64_t replay_id);
+
+std::string RenderCompareText(const std::vector<CompareRow>& rows);
+std::string RenderCompareJson(const std::vector<CompareRow>& rows);
+
+}  // namespace atr::replay
+
+#endif  // ATR_REPLAYER_REPLAY_REPORT_H_

@@ -1,0 +1,29 @@
+// ReplayStore: writes a replay's results into the trace it replayed, so they
+// can be queried with SQL next to the events (docs/trace-format.md, "Replay
+// tables"): replays, replay_samples, replay_spans, replay_blame and
+// replay_problems, created with CREATE TABLE IF NOT EXISTS on first use.
+// Adding tables does not change the trace's schema version.
+//
+//   ATR_ASSIGN_OR_RETURN(int64_t id, StoreReplay("run.db", run));
+#ifndef ATR_REPLAYER_REPLAY_STORE_H_
+#define ATR_REPLAYER_REPLAY_STORE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "replayer/replay_result.h"
+
+namespace atr::replay {
+
+// Opens the trace read-write, appends one replay in one transaction and
+// returns its replays.id. Fails with one line naming the file (read-only
+// file, locked, not a trace...); nothing is written then.
+absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayRun& run);
+
+// The replay tables' DDL (for docs and tests).
+const char* ReplaySchemaSql();
+
+}  // namespace atr::replay
+
+#endif  // ATR_REPLAYER_REPLAY_STORE_H_
