@@ -155,6 +155,7 @@ class Heap {
   // operations; the idle scavenger measures time on this clock.
   void Tick(uint64_t events = 1);
   uint64_t now() const { return clock_; }
+  uint64_t resident_bytes() const { return space_.resident_bytes(); }  // O(1): Stats().resident_bytes
 
   // Releases every free page run to the OS now, whatever the policy.
   void ReleaseFreeMemory() { scavenger_->ReleaseAll(); }
