@@ -1,0 +1,145 @@
+// atr replay FILE [--allocator NAME] [--config K=V ...] [--until SEQ] [--pid PID]
+//                 [--threads single|real] [--sample-every N] [--json] [--no-store]
+#include <optional>
+
+#include "allocator/config.h"
+#include "db/query.h"
+#include "recorder/collector/progress_line.h"
+#include "replayer/builtin_replay.h"
+#include "replayer/real_replay.h"
+#include "replayer/replay_report.h"
+#include "replayer/replay_store.h"
+#include "tools/command.h"
+
+namespace atr::cli {
+
+namespace {
+
+struct ReplayArgs {
+  std::string path;
+  std::string allocator = "builtin";
+  std::vector<std::string> config;
+  int64_t until = 0;
+  int32_t pid = 0;
+  std::string threads = "single";
+  int64_t sample_every = 0;
+  int limit = 10;
+  bool json = false;
+  bool no_store = false;
+  bool no_spans = false;
+  bool quiet = false;
+  bool show_config = false;
+};
+
+int64_t MaxSeq(const TraceReader& reader) {
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, "SELECT max(seq) FROM event_log");
+  if (!q.ok() || !q->Next()) return 0;
+  return q->Int(0);
+}
+
+int RunReplay(const ReplayArgs& a) {
+  const bool builtin = a.allocator == "builtin";
+  if (!builtin && !a.config.empty()) {
+    std::fprintf(stderr, "atr: --config applies to the built-in allocator only (see atr replay --help)\n");
+    return kExitUsage;
+  }
+  absl::StatusOr<alloc::Config> cfg = alloc::ParseConfig(a.config);
+  if (!cfg.ok()) return Fail(cfg.status());
+  if (a.show_config) return WriteOutput(alloc::FormatConfig(*cfg), "");
+  absl::StatusOr<TraceReader> reader = TraceReader::Open(a.path);
+  if (!reader.ok()) return Fail(reader.status());
+  ProgressLine progress(!a.quiet && ProgressLine::StderrIsTerminal(), "replaying");
+  const int64_t last = MaxSeq(*reader);
+  auto on_progress = [&](int64_t seq) { progress.Update(seq, last); };
+  std::optional<int32_t> pid;
+  if (a.pid != 0) pid = a.pid;
+  const int64_t until = a.until > 0 ? a.until : std::numeric_limits<int64_t>::max();
+
+  absl::StatusOr<replay::ReplayRun> run;
+  if (builtin) {
+    replay::BuiltinReplayOptions o;
+    o.config = *cfg;
+    o.pid = pid;
+    o.until_seq = until;
+    o.sample_every = a.sample_every;
+    o.span_snapshot = !a.no_spans;
+    o.progress = on_progress;
+    run = replay::RunBuiltinReplay(&*reader, o);
+  } else {
+    replay::RealReplayOptions o;
+    o.allocator = a.allocator;
+    o.pid = pid;
+    o.until_seq = until;
+    o.sample_every = a.sample_every;
+    o.real_threads = a.threads == "real";
+    o.progress = on_progress;
+    run = replay::RunRealReplay(&*reader, o);
+  }
+  progress.Done();
+  if (!run.ok()) return Fail(run.status());
+  int64_t id = 0;
+  if (!a.no_store) {
+    absl::StatusOr<int64_t> stored = replay::StoreReplay(a.path, *run);
+    if (!stored.ok()) return Fail(stored.status());
+    id = *stored;
+  }
+  StackViews views(&*reader);
+  if (a.json) {
+    JsonWriter j;
+    j.BeginObject();
+    replay::WriteReplayJson(j, *run, id);
+    if (absl::Status s = replay::WriteProblemsJson(j, run->problems, &views, a.limit); !s.ok())
+      return Fail(s);
+    j.EndObject();
+    return WriteOutput(j.str() + "\n", "");
+  }
+  std::string text = replay::RenderReplayText(*run, id);
+  if (run->problems.total() > 0) {
+    absl::StatusOr<std::string> p = replay::RenderProblemsText(run->problems, &views, a.limit);
+    if (!p.ok()) return Fail(p.status());
+    text += "\n" + *p;
+  }
+  return WriteOutput(text, "");
+}
+
+void RegisterReplay(CLI::App& app) {
+  auto* a = new ReplayArgs();
+  CLI::App* sub = app.add_subcommand(
+      "replay",
+      "Replay a trace through the built-in allocator model or a real allocator; results are "
+      "stored in the trace (tables replays, replay_samples, replay_spans, replay_blame, "
+      "replay_problems; see docs/replay.md)");
+  sub->add_option("trace", a->path, "Trace file")->required();
+  sub->add_option("--allocator", a->allocator,
+                  "builtin (default), system (glibc), jemalloc, tcmalloc, mimalloc, or a path to "
+                  "a malloc .so (real allocators run in a child process with LD_PRELOAD)");
+  sub->add_option("--config", a->config,
+                  "Built-in allocator tunable key=value (repeatable; --show-config lists them)");
+  sub->add_flag("--show-config", a->show_config,
+                "Print the effective built-in configuration with explanations and exit");
+  sub->add_option("--until", a->until, "Stop after this event (seq) and report the state there")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--pid", a->pid,
+                  "Process to replay in a multi-process trace (default: the first one)");
+  sub->add_option("--threads", a->threads,
+                  "Real allocators: single (every call on one thread) or real (one thread per "
+                  "recorded thread, calls in trace order)")
+      ->check(CLI::IsMember({"single", "real"}));
+  sub->add_option("--sample-every", a->sample_every,
+                  "Events between metric samples (default: 1/1000 of the trace, at least 100)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--limit", a->limit, "Problems listed in full (0 = all; default 10)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--json", a->json, "Machine-readable output (fields in docs/replay.md)");
+  sub->add_flag("--no-store", a->no_store, "Do not write the results into the trace");
+  sub->add_flag("--no-spans", a->no_spans,
+                "Skip the span snapshot at the resident peak (it may cost a second pass)");
+  sub->add_flag("-q,--quiet", a->quiet, "No progress line");
+  SetBody(sub, [a] { return RunReplay(*a); });
+}
+
+const bool kRegistered = RegisterCommand(20, RegisterReplay);
+
+}  // namespace
+
+}  // namespace atr::cli
