@@ -10,6 +10,7 @@
 #ifndef ATR_ANALYSIS_FORMAT_TEXT_TABLE_H_
 #define ATR_ANALYSIS_FORMAT_TEXT_TABLE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>

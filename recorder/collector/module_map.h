@@ -12,6 +12,7 @@
 #ifndef ATR_RECORDER_COLLECTOR_MODULE_MAP_H_
 #define ATR_RECORDER_COLLECTOR_MODULE_MAP_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

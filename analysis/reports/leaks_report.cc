@@ -1,0 +1,83 @@
+#include "analysis/reports/leaks_report.h"
+
+#include "absl/strings/str_cat.h"
+#include "analysis/format/json_writer.h"
+#include "analysis/format/text_table.h"
+#include "db/query.h"
+
+namespace atr {
+
+absl::StatusOr<LeakReport> ComputeLeaks(TraceReader& reader, const LeakOptions& options) {
+  LeakReport r;
+  std::vector<LeakGroup> groups;
+  {
+    absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kLeaksByStackSql);
+    if (!q.ok()) return q.status();
+    while (q->Next()) {
+      LeakGroup g;
+      g.stack = q->Int(0);
+      g.allocations = q->Int(1);
+      g.bytes = q->Int(2);
+      g.first_seq = q->Int(3);
+      r.leaked_allocations += g.allocations;
+      r.leaked_bytes += g.bytes;
+      ++r.stacks;
+      if (options.limit == 0 || static_cast<int64_t>(groups.size()) < options.limit) {
+        groups.push_back(std::move(g));
+      }
+    }
+    if (!q->status().ok()) return q->status();
+  }
+  StackViews views(&reader);
+  for (LeakGroup& g : groups) {
+    absl::StatusOr<const StackView*> v = views.Get(g.stack);
+    if (!v.ok()) return v.status();
+    g.view = **v;
+  }
+  r.groups = std::move(groups);
+  return r;
+}
+
+std::string RenderLeaksText(const LeakReport& r) {
+  if (r.leaked_allocations == 0) return "No leaks: every allocation was released.\n";
+  std::string out = absl::StrCat("Leaked ", FormatBytes(r.leaked_bytes), " in ",
+                                 FormatCount(r.leaked_allocations), " allocations from ",
+                                 FormatCount(r.stacks), r.stacks == 1 ? " stack" : " stacks",
+                                 "\n");
+  for (size_t i = 0; i < r.groups.size(); ++i) {
+    const LeakGroup& g = r.groups[i];
+    absl::StrAppend(&out, "\n#", i + 1, "  ", FormatBytes(g.bytes), " in ",
+                    FormatCount(g.allocations), " allocations  ", g.view.site_label, "\n");
+    out += RenderStackText(g.view, "    ");
+  }
+  if (static_cast<int64_t>(r.groups.size()) < r.stacks) {
+    absl::StrAppend(&out, "\n... ", r.stacks - static_cast<int64_t>(r.groups.size()),
+                    " more stacks (--limit 0 lists all)\n");
+  }
+  return out;
+}
+
+std::string RenderLeaksJson(const LeakReport& r) {
+  JsonWriter j;
+  j.BeginObject();
+  j.Key("leaked_allocations").Int(r.leaked_allocations);
+  j.Key("leaked_bytes").Int(r.leaked_bytes);
+  j.Key("stacks").Int(r.stacks);
+  j.Key("groups").BeginArray();
+  for (const LeakGroup& g : r.groups) {
+    j.BeginObject();
+    j.Key("stack").Int(g.stack);
+    j.Key("allocations").Int(g.allocations);
+    j.Key("bytes").Int(g.bytes);
+    j.Key("first_seq").Int(g.first_seq);
+    j.Key("site").String(g.view.site_label);
+    j.Key("frames");
+    WriteStackJson(j, g.view);
+    j.EndObject();
+  }
+  j.EndArray();
+  j.EndObject();
+  return j.str() + "\n";
+}
+
+}  // namespace atr

@@ -1,0 +1,51 @@
+// `atr leaks`: blocks never released by the time the program exited,
+// grouped by allocation stack, biggest first, each with its symbolized
+// stack. Exact: every allocation is paired with its release in the trace.
+//
+//   ATR_ASSIGN_OR_RETURN(LeakReport r, ComputeLeaks(reader, {.limit = 20}));
+//   std::string text = RenderLeaksText(r);
+#ifndef ATR_ANALYSIS_REPORTS_LEAKS_REPORT_H_
+#define ATR_ANALYSIS_REPORTS_LEAKS_REPORT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "analysis/stacks/stack_view.h"
+#include "db/trace_reader.h"
+
+namespace atr {
+
+struct LeakOptions {
+  int64_t limit = 20;  // stacks listed; 0 = all
+};
+
+struct LeakGroup {
+  int64_t stack = 0;        // allocation stack id
+  int64_t allocations = 0;  // blocks never released
+  int64_t bytes = 0;        // their requested bytes
+  int64_t first_seq = 0;    // earliest such allocation
+  StackView view;
+};
+
+struct LeakReport {
+  int64_t leaked_allocations = 0;  // over all stacks
+  int64_t leaked_bytes = 0;
+  int64_t stacks = 0;              // distinct stacks that leak
+  std::vector<LeakGroup> groups;   // the biggest `limit` of them
+};
+
+// The query (docs/queries.md, "leaks by stack"):
+inline constexpr char kLeaksByStackSql[] =
+    "SELECT alloc_stack, count(*) AS allocations, sum(size) AS bytes, min(alloc_seq) "
+    "FROM allocations WHERE free_seq IS NULL "
+    "GROUP BY alloc_stack ORDER BY bytes DESC, allocations DESC, alloc_stack";
+
+absl::StatusOr<LeakReport> ComputeLeaks(TraceReader& reader, const LeakOptions& options);
+std::string RenderLeaksText(const LeakReport& r);
+std::string RenderLeaksJson(const LeakReport& r);
+
+}  // namespace atr
+
+#endif  // ATR_ANALYSIS_REPORTS_LEAKS_REPORT_H_

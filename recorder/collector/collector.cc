@@ -1,0 +1,341 @@
+#include "recorder/collector/collector.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "recorder/collector/spool_dir.h"
+
+namespace atr {
+
+// One spool file: one process image.
+struct Collector::ProcessImage {
+  std::string path;
+  SpoolFileReader reader;
+  bool started = false;        // ProcessRecord seen
+  bool terminated = false;     // its process_exit or exec event seen
+  int32_t pid = 0;
+  ProcessRow row;              // what the trace's processes table gets
+  uint64_t ref_tsc = 0;        // clock reference pair of its ProcessRecord
+  int64_t ref_mono_ns = 0;
+  TscClock clock;
+  ModuleMap modules;
+  absl::flat_hash_map<uint64_t, StackId> stacks_by_hash;  // this image's hashes
+};
+
+struct Collector::ThreadState {
+  ThreadRow row;
+  bool dirty = true;
+};
+
+// Writes new frames and stack nodes as the interner creates them, and keeps
+// the frames to symbolize, per module.
+class Collector::FrameSink : public StackSink {
+ public:
+  explicit FrameSink(TraceWriter* w) : writer_(w) {}
+  void OnNewFrame(FrameId id, int64_t module_id, uint64_t rel_pc) override {
+    Note(writer_->PutFrame({.id = id, .module_id = module_id, .rel_pc = rel_pc}));
+    if (module_id != 0) frames_by_module[module_id].push_back({id, rel_pc});
+  }
+  void OnNewStackNode(StackId id, StackId parent, FrameId frame) override {
+    Note(writer_->AddStackNode({.id = id, .parent = parent, .frame = frame}));
+  }
+  absl::Status TakeStatus() { return std::exchange(status_, absl::OkStatus()); }
+  void Note(absl::Status s) { status_.Update(s); }
+
+  absl::flat_hash_map<int64_t, std::vector<FrameToSymbolize>> frames_by_module;
+
+ private:
+  TraceWriter* writer_;
+  absl::Status status_;
+};
+
+Collector::Collector(TraceWriter* writer, CollectorOptions options)
+    : writer_(writer),
+      options_(options),
+      frame_sink_(std::make_unique<FrameSink>(writer)),
+      interner_(frame_sink_.get()) {}
+
+Collector::~Collector() = default;
+
+absl::Status Collector::DiscoverFiles(const std::string& dir) {
+  auto spool = SpoolDir::Open(dir);
+  if (!spool.ok()) return spool.status();
+  for (std::string& f : spool->SpoolFiles()) {
+    if (followed_files_.contains(f)) continue;
+    auto reader = SpoolFileReader::Open(f);
+    if (!reader.ok()) return reader.status();
+    auto img = std::make_unique<ProcessImage>();
+    img->path = f;
+    img->reader = std::move(*reader);
+    img->clock = options_.clock;
+    followed_files_.insert(f);
+    images_.push_back(std::move(img));
+    ++stats_.processes;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Collector::Poll() {
+  int64_t chunks = 0;
+  for (auto& img : images_) {
+    // Bounded per file per poll so one busy process cannot starve the
+    // others' readers (and the batch stays roughly in seq order).
+    for (int i = 0; i < 256; ++i) {
+      absl::StatusOr<std::optional<SpoolChunk>> chunk = img->reader.NextChunk();
+      if (!chunk.ok()) {
+        ++stats_.corrupt_chunks;
+        stats_.problems.push_back(std::string(chunk.status().message()));
+        break;
+      }
+      if (!chunk->has_value()) break;
+      if (auto s = ConsumeChunk(*img, **chunk); !s.ok()) return s;
+      ++chunks;
+    }
+  }
+  if (auto s = FlushEvents(); !s.ok()) return s;
+  return chunks;
+}
+
+absl::Status Collector::Drain() {
+  while (true) {
+    absl::StatusOr<int64_t> n = Poll();
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+  }
+  for (auto& img : images_) {
+    if (auto tail = img->reader.IncompleteTail(); !tail.ok()) {
+      ++stats_.corrupt_chunks;
+      stats_.problems.push_back(std::string(tail.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Collector::ConsumeChunk(ProcessImage& p, const SpoolChunk& chunk) {
+  const uint32_t tid = chunk.header.tid;
+  for (const SpoolRecord& r : chunk.records()) {
+    switch (r.type()) {
+      case spool::RecordType::kProcess:
+        if (auto s = OnProcess(p, r); !s.ok()) return s;
+        break;
+      case spool::RecordType::kModule:
+        OnModule(p, r);
+        break;
+      case spool::RecordType::kStack:
+        if (auto s = OnStack(p, r); !s.ok()) return s;
+        break;
+      case spool::RecordType::kEvent:
+        if (auto s = OnEvent(p, tid, r.event()); !s.ok()) return s;
+        break;
+      case spool::RecordType::kThread:
+        OnThread(p, tid, r.thread());
+        break;
+      case spool::RecordType::kLost:
+        stats_.lost_events += r.lost().count;
+        break;
+    }
+  }
+  return frame_sink_->TakeStatus();
+}
+
+absl::Status Collector::OnProcess(ProcessImage& p, const SpoolRecord& r) {
+  const spool::ProcessRecord& pr = r.process();
+  p.started = true;
+  p.pid = static_cast<int32_t>(r.chunk_pid());
+  p.ref_tsc = pr.tsc;
+  p.ref_mono_ns = static_cast<int64_t>(pr.mono_ns);
+  if (pr.tsc_hz != 0) p.clock = TscClock(static_cast<double>(pr.tsc_hz) / 1e9);
+  ProcessStrings strings = r.process_strings();
+  p.row.pid = p.pid;
+  p.row.image = static_cast<int32_t>(pr.image);
+  p.row.ppid = static_cast<int32_t>(pr.ppid);
+  p.row.exe = strings.exe;
+  p.row.cwd = strings.cwd;
+  p.row.argv = strings.argv;
+  p.row.started_ns = static_cast<int64_t>(pr.mono_ns) - options_.start_mono_ns;
+  // A forked child inherits its parent's address space: until its own
+  // module records arrive, resolve its pcs against the parent's map.
+  if (p.modules.size() == 0) {
+    for (auto it = images_.rbegin(); it != images_.rend(); ++it) {
+      if ((*it)->pid == static_cast<int32_t>(pr.ppid) && (*it)->started) {
+        p.modules = (*it)->modules;
+        break;
+      }
+    }
+  }
+  return writer_->PutProcess(p.row);
+}
+
+int64_t Collector::CanonicalModuleId(const std::string& path) {
+  auto [it, inserted] = module_ids_by_path_.try_emplace(path, 0);
+  if (inserted) it->second = next_module_row_;  // the first row of this path
+  return it->second;
+}
+
+void Collector::OnModule(ProcessImage& p, const SpoolRecord& r) {
+  const spool::ModuleRecord& m = r.module();
+  std::string path(r.module_path().data(), r.module_path().size());
+  if (m.flags & spool::ModuleRecord::kUnloaded) {
+    p.modules.Unload(m.lo);
+    auto it = module_rows_.find({p.pid, m.lo});
+    if (it != module_rows_.end()) {
+      ModuleRow row{.id = it->second, .pid = p.pid, .path = path, .bias = m.bias, .lo = m.lo,
+                    .hi = m.hi, .unloaded_seq = static_cast<int64_t>(m.seq)};
+      frame_sink_->Note(writer_->PutModule(row));
+      module_rows_.erase(it);
+    }
+    return;
+  }
+  int64_t canonical = CanonicalModuleId(path);
+  int64_t row_id = next_module_row_++;
+  ModuleRow row{.id = row_id, .pid = p.pid, .path = path, .bias = m.bias, .lo = m.lo, .hi = m.hi,
+                .loaded_seq = static_cast<int64_t>(m.seq)};
+  module_paths_[canonical] = path;
+  // Frames name the canonical module (the first row of the path), so one
+  // library mapped into many processes gets its frames symbolized once.
+  p.modules.Load({.id = canonical, .bias = m.bias, .lo = m.lo, .hi = m.hi});
+  module_rows_[{p.pid, m.lo}] = row_id;
+  frame_sink_->Note(writer_->PutModule(row));
+}
+
+absl::Status Collector::OnStack(ProcessImage& p, const SpoolRecord& r) {
+  const spool::StackRecord& sr = r.stack();
+  if (p.stacks_by_hash.contains(sr.hash)) return absl::OkStatus();  // defined by another thread
+  scratch_frames_.clear();
+  for (uint64_t pc : r.stack_pcs()) {
+    ResolvedPc rp = p.modules.Resolve(pc);
+    scratch_frames_.push_back(interner_.InternFrame(rp.module_id, rp.rel_pc));
+  }
+  p.stacks_by_hash[sr.hash] = interner_.InternStack(scratch_frames_);
+  return absl::OkStatus();
+}
+
+Collector::ThreadState& Collector::Thread(int32_t pid, int32_t tid) {
+  auto [it, inserted] = threads_.try_emplace({pid, tid}, nullptr);
+  if (inserted) {
+    it->second = std::make_unique<ThreadState>();
+    it->second->row.pid = pid;
+    it->second->row.tid = tid;
+    ++stats_.threads;
+  }
+  return *it->second;
+}
+
+absl::Status Collector::OnEvent(ProcessImage& p, uint32_t tid, const spool::EventRecord& e) {
+  if (!IsKnownOp(e.h.op)) {
+    ++stats_.corrupt_chunks;
+    stats_.problems.push_back(absl::StrCat(p.path, ": event ", e.seq, " has unknown op code ",
+                                           e.h.op, "; skipped"));
+    return absl::OkStatus();
+  }
+  EventRow row;
+  row.seq = static_cast<int64_t>(e.seq);
+  row.ts_ns = p.clock.ToMonotonicNs(e.tsc, p.ref_tsc, p.ref_mono_ns) - options_.start_mono_ns;
+  row.pid = p.pid;
+  row.tid = static_cast<int32_t>(tid);
+  row.op = static_cast<Op>(e.h.op);
+  row.addr = e.addr;
+  row.size = e.size;
+  row.arg = e.arg;
+  row.sp_depth = e.sp_depth;
+  if (e.stack != 0) {
+    auto it = p.stacks_by_hash.find(e.stack);
+    if (it != p.stacks_by_hash.end()) {
+      row.stack = it->second;
+      if (stacks_seen_.insert(row.stack).second) ++stats_.distinct_stacks;
+    } else {
+      ++stats_.unknown_stacks;
+    }
+  }
+  if (IsAcquisition(row.op) && IsHeapOp(row.op)) ++stats_.acquisitions;
+  ++stats_.events;
+
+  if (!p.row.started_seq || row.seq < *p.row.started_seq) p.row.started_seq = row.seq;
+  if (!p.row.ended_seq || row.seq > *p.row.ended_seq) {
+    p.row.ended_seq = row.seq;
+    p.row.ended_ns = row.ts_ns;
+  }
+  if (row.op == Op::kProcessExit) {
+    p.row.exit_status = static_cast<int32_t>(e.arg);
+    p.terminated = true;
+  }
+  if (row.op == Op::kExec || row.op == Op::kUntracedExec) p.terminated = true;
+  ThreadState& t = Thread(row.pid, row.tid);
+  if (row.op == Op::kThreadStart || !t.row.started_seq) {
+    if (!t.row.started_seq || row.seq < *t.row.started_seq) t.row.started_seq = row.seq;
+    t.dirty = true;
+  }
+  if (row.op == Op::kThreadExit) {
+    t.row.ended_seq = row.seq;
+    t.dirty = true;
+  }
+  pending_.push_back(row);
+  return absl::OkStatus();
+}
+
+void Collector::OnThread(ProcessImage& p, uint32_t tid, const spool::ThreadRecord& tr) {
+  ThreadState& t = Thread(p.pid, static_cast<int32_t>(tid));
+  if (tr.name[0] != 0) t.row.name = std::string(tr.name, strnlen(tr.name, sizeof tr.name));
+  t.row.creator_tid = static_cast<int32_t>(tr.creator_tid);
+  if (tr.stack_hi != 0) {
+    t.row.stack_lo = tr.stack_lo;
+    t.row.stack_hi = tr.stack_hi;
+  }
+  t.dirty = true;
+}
+
+absl::Status Collector::FlushEvents() {
+  if (pending_.empty()) return absl::OkStatus();
+  std::sort(pending_.begin(), pending_.end(),
+            [](const EventRow& a, const EventRow& b) { return a.seq < b.seq; });
+  absl::Status s = writer_->AddEvents(pending_);
+  pending_.clear();
+  return s;
+}
+
+void Collector::SetRootExit(int32_t pid, std::optional<int32_t> status,
+                            std::optional<int32_t> signal) {
+  root_pid_ = pid;
+  root_status_ = status;
+  root_signal_ = signal;
+}
+
+absl::Status Collector::WriteMetadata() {
+  if (auto s = FlushEvents(); !s.ok()) return s;
+  // The root's last image is what waitpid reported on.
+  ProcessImage* root = nullptr;
+  for (auto& img : images_) {
+    if (img->started && img->pid == root_pid_ &&
+        (!root || img->row.image > root->row.image)) {
+      root = img.get();
+    }
+  }
+  if (root) {
+    if (root_status_) root->row.exit_status = root_status_;
+    if (root_signal_) {
+      root->row.exit_signal = root_signal_;
+      root->row.exit_status.reset();
+    }
+  }
+  stats_.unterminated_processes = 0;
+  for (auto& img : images_) {
+    if (!img->started) continue;
+    if (!img->terminated) ++stats_.unterminated_processes;
+    if (auto s = writer_->PutProcess(img->row); !s.ok()) return s;
+  }
+  for (auto& [key, t] : threads_) {
+    if (!t->dirty) continue;
+    if (auto s = writer_->PutThread(t->row); !s.ok()) return s;
+    t->dirty = false;
+  }
+  return absl::OkStatus();
+}
+
+const absl::flat_hash_map<int64_t, std::vector<FrameToSymbolize>>& Collector::frames_by_module()
+    const {
+  return frame_sink_->frames_by_module;
+}
+
+}  // namespace atr

@@ -1,0 +1,121 @@
+// Collector: turns spool chunks into trace rows, while the target runs.
+//
+// Fed chunk by chunk (from live spool files by `atr record`, or from files
+// left on disk by `atr import`), it decodes records, resolves stack pcs to
+// (module, ELF address) frames, interns stacks into the trie, converts TSC
+// readings to nanoseconds since the trace's start, and writes rows through a
+// TraceWriter in batches sorted by seq. Its memory is bounded by distinct
+// stacks, modules and threads, never by the number of events.
+//
+//   Collector c(writer.get(), {.start_mono_ns = now});
+//   for each spool file f: c.AddFile(f.path)
+//   while (target runs) c.Poll();      // reads what is complete so far
+//   c.Drain(/*final=*/true);           // truncated tails become errors in stats
+//   c.WriteMetadata();                 // processes, threads, meta counters
+//
+// Not thread-safe: one collector per trace, driven by one thread.
+#ifndef ATR_RECORDER_COLLECTOR_COLLECTOR_H_
+#define ATR_RECORDER_COLLECTOR_COLLECTOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "db/trace_writer.h"
+#include "recorder/collector/module_map.h"
+#include "recorder/collector/stack_interner.h"
+#include "recorder/collector/tsc_clock.h"
+#include "recorder/spool_reader.h"
+
+namespace atr {
+
+struct CollectorOptions {
+  int64_t start_mono_ns = 0;  // CLOCK_MONOTONIC at the trace's start (ts_ns = 0)
+  TscClock clock;             // converts rdtsc readings to CLOCK_MONOTONIC ns
+};
+
+struct CollectorStats {
+  int64_t events = 0;             // events written
+  int64_t acquisitions = 0;       // heap acquisition events (malloc, new, ...)
+  int64_t distinct_stacks = 0;    // distinct stack ids named by events
+  int64_t lost_events = 0;        // counted by the preload library (LostRecord)
+  int64_t processes = 0;          // process images seen (spool files)
+  int64_t threads = 0;            // (pid, tid) pairs seen
+  int64_t corrupt_chunks = 0;     // chunks or tails that could not be decoded
+  int64_t unknown_stacks = 0;     // events naming a stack hash never defined
+  int64_t unterminated_processes = 0;  // images with no exit/exec event (killed)
+  std::vector<std::string> problems;  // one line each, for the user
+};
+
+// A frame the finishing step should symbolize.
+struct FrameToSymbolize {
+  FrameId id;
+  uint64_t rel_pc;
+};
+
+class Collector {
+ public:
+  Collector(TraceWriter* writer, CollectorOptions options);
+  ~Collector();
+
+  // Starts following every "*.spool" file in `dir` not yet followed.
+  absl::Status DiscoverFiles(const std::string& dir);
+  // Reads every complete chunk available now from all files and writes the
+  // events. Returns the number of chunks consumed (0: nothing new).
+  absl::StatusOr<int64_t> Poll();
+  // Like Poll, then treats incomplete tails as truncated (the writer is
+  // gone): they are reported in stats().problems, never silently dropped.
+  absl::Status Drain();
+  // Records the exit of the root process as seen by waitpid.
+  void SetRootExit(int32_t pid, std::optional<int32_t> status, std::optional<int32_t> signal);
+  // Writes processes, threads and collector counters. Call once, at the end.
+  absl::Status WriteMetadata();
+
+  const CollectorStats& stats() const { return stats_; }
+  // Frames by (canonical) module id, and the module's path.
+  const absl::flat_hash_map<int64_t, std::vector<FrameToSymbolize>>& frames_by_module() const;
+  const std::string& module_path(int64_t module_id) const { return module_paths_.at(module_id); }
+
+ private:
+  struct ProcessImage;
+  struct ThreadState;
+  class FrameSink;
+
+  absl::Status ConsumeChunk(ProcessImage& p, const SpoolChunk& chunk);
+  absl::Status OnProcess(ProcessImage& p, const SpoolRecord& r);
+  void OnModule(ProcessImage& p, const SpoolRecord& r);
+  absl::Status OnStack(ProcessImage& p, const SpoolRecord& r);
+  absl::Status OnEvent(ProcessImage& p, uint32_t tid, const spool::EventRecord& e);
+  void OnThread(ProcessImage& p, uint32_t tid, const spool::ThreadRecord& t);
+  absl::Status FlushEvents();
+  ThreadState& Thread(int32_t pid, int32_t tid);
+  int64_t CanonicalModuleId(const std::string& path);
+
+  TraceWriter* writer_;
+  CollectorOptions options_;
+  CollectorStats stats_;
+  std::unique_ptr<FrameSink> frame_sink_;
+  StackInterner interner_;
+  std::vector<std::unique_ptr<ProcessImage>> images_;
+  absl::flat_hash_set<std::string> followed_files_;
+  absl::flat_hash_map<std::string, int64_t> module_ids_by_path_;
+  int64_t next_module_row_ = 1;
+  absl::flat_hash_map<int64_t, std::string> module_paths_;  // canonical id -> path
+  // modules row of each loaded (pid, lo), to record its unloading.
+  absl::flat_hash_map<std::pair<int32_t, uint64_t>, int64_t> module_rows_;
+  absl::flat_hash_map<std::pair<int32_t, int32_t>, std::unique_ptr<ThreadState>> threads_;
+  absl::flat_hash_set<StackId> stacks_seen_;
+  std::vector<EventRow> pending_;  // decoded events not yet written, any order
+  std::vector<FrameId> scratch_frames_;
+  int32_t root_pid_ = 0;
+  std::optional<int32_t> root_status_, root_signal_;
+};
+
+}  // namespace atr
+
+#endif  // ATR_RECORDER_COLLECTOR_COLLECTOR_H_

@@ -1,0 +1,92 @@
+// Bad input to the atr command: one clear line and a non-zero exit.
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/e2e/run_command.h"
+
+namespace atr::testing {
+namespace {
+
+int Lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(CliTest, EveryCommandHasHelp) {
+  for (const char* cmd : {"record", "import", "info", "leaks", "demo"}) {
+    CommandResult r = RunCommand({AtrBinary(), cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << r.out;
+  }
+}
+
+TEST(CliTest, UnknownOptionIsAUsageError) {
+  CommandResult r = RunCommand({AtrBinary(), "info", "--bogus", "x.db"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+}
+
+TEST(CliTest, MissingCommandIsAUsageError) {
+  CommandResult r = RunCommand({AtrBinary(), "record", "-o", "/tmp/never.db"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+}
+
+TEST(CliTest, CommandThatCannotRunFailsClearly) {
+  TempDir dir;
+  CommandResult r = RunCommand({AtrBinary(), "record", "-o", dir.File("x.db"), "--",
+                                "/nonexistent/program"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/program"), std::string::npos);
+}
+
+TEST(CliTest, UnwritableOutputFailsBeforeRunning) {
+  TempDir dir;
+  std::string marker = dir.File("ran");
+  CommandResult r = RunCommand({AtrBinary(), "record", "-o", "/nonexistent-dir/x.db", "--",
+                                "touch", marker});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+  struct stat st {};
+  EXPECT_NE(stat(marker.c_str(), &st), 0) << "the command ran although the trace cannot be written";
+}
+
+TEST(CliTest, NonTraceFilesAreRejected) {
+  TempDir dir;
+  std::string text = dir.File("notes.txt");
+  std::ofstream(text) << "hello\n";
+  for (const char* cmd : {"info", "leaks"}) {
+    CommandResult r = RunCommand({AtrBinary(), cmd, text});
+    EXPECT_EQ(r.exit_code, 1) << cmd;
+    EXPECT_EQ(Lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("not an atr trace"), std::string::npos) << r.err;
+  }
+  CommandResult r = RunCommand({AtrBinary(), "info", dir.File("missing.db")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+}
+
+TEST(CliTest, TruncatedTraceIsRejectedClearly) {
+  TempDir dir;
+  std::string trace = dir.File("t.db");
+  ASSERT_EQ(RunCommand({AtrBinary(), "record", "-q", "-o", trace, "--",
+                        ExamplePath("session_server"), "3000"})
+                .exit_code,
+            0);
+  struct stat st {};
+  ASSERT_EQ(stat(trace.c_str(), &st), 0);
+  ASSERT_EQ(truncate(trace.c_str(), st.st_size / 2), 0);
+  CommandResult r = RunCommand({AtrBinary(), "info", trace});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+}
+
+TEST(CliTest, ImportOfAMissingSpoolFails) {
+  CommandResult r = RunCommand({AtrBinary(), "import", "/nonexistent.spool"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1) << r.err;
+}
+
+}  // namespace
+}  // namespace atr::testing

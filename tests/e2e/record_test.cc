@@ -1,0 +1,202 @@
+// End-to-end: `atr record` on real programs, then the trace is queried with
+// SQL and through `atr info` / `atr leaks`.
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "db/query.h"
+#include "db/trace_reader.h"
+#include "tests/e2e/run_command.h"
+
+namespace atr::testing {
+namespace {
+
+int64_t QueryInt(TraceReader& reader, const std::string& sql) {
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, sql);
+  EXPECT_TRUE(q.ok()) << q.status();
+  if (!q.ok() || !q->Next()) return -1;
+  return q->Int(0);
+}
+
+TraceReader OpenTrace(const std::string& path) {
+  absl::StatusOr<TraceReader> r = TraceReader::Open(path);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return std::move(*r);
+}
+
+CommandResult Record(const std::string& out, const std::vector<std::string>& cmd,
+                     const std::vector<std::string>& extra_options = {}) {
+  std::vector<std::string> argv = {AtrBinary(), "record", "-q", "-o", out};
+  argv.insert(argv.end(), extra_options.begin(), extra_options.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), cmd.begin(), cmd.end());
+  return RunCommand(argv);
+}
+
+// The bundled example leaks exactly one 200-byte block per 100 requests and
+// uses two threads; counts and leaks must be identical on every run.
+TEST(RecordTest, ExampleCountsAndLeaksAreExactAndRepeatable) {
+  TempDir dir;
+  std::vector<int64_t> first;
+  for (int run = 0; run < 2; ++run) {
+    std::string trace = dir.File(absl::StrCat("run", run, ".db"));
+    CommandResult r = Record(trace, {ExamplePath("session_server"), "2000"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    TraceReader reader = OpenTrace(trace);
+    EXPECT_TRUE(reader.complete());
+    // 48-byte `new`s: 2000 requests x 24 tokens, 500 x 4 worker tokens and
+    // one session per 16 requests.
+    int64_t tokens = QueryInt(reader, "SELECT count(*) FROM events WHERE op = 20 AND size = 48 "
+                                      "AND stack IS NOT NULL");
+    std::vector<int64_t> got = {
+        QueryInt(reader, "SELECT count(*) FROM allocations WHERE free_seq IS NULL AND size = 200"),
+        QueryInt(reader, "SELECT coalesce(sum(size), 0) FROM allocations "
+                         "WHERE free_seq IS NULL AND size = 200"),
+        QueryInt(reader, "SELECT count(DISTINCT tid) FROM events"),
+        QueryInt(reader, "SELECT count(*) FROM events WHERE op = 5 AND addr IN "
+                         "(SELECT addr FROM events WHERE op = 1 AND size = 200)"),
+        tokens};
+    EXPECT_EQ(got[0], 20);      // leaked blocks: requests 0, 100, ..., 1900
+    EXPECT_EQ(got[1], 20 * 200);
+    EXPECT_GE(got[2], 2);       // main + worker
+    EXPECT_EQ(tokens, 2000 * 24 + 500 * 4 + 2000 / 16);
+    if (run == 0) first = got;
+    else EXPECT_EQ(got, first);
+  }
+}
+
+TEST(RecordTest, TraceFileIsPrivate) {
+  TempDir dir;
+  std::string trace = dir.File("t.db");
+  ASSERT_EQ(Record(trace, {ExamplePath("session_server"), "10"}).exit_code, 0);
+  struct stat st {};
+  ASSERT_EQ(stat(trace.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(RecordTest, InfoAndLeaksReportTheLeakingFunction) {
+  TempDir dir;
+  std::string trace = dir.File("t.db");
+  ASSERT_EQ(Record(trace, {ExamplePath("session_server"), "1000"}).exit_code, 0);
+  CommandResult info = RunCommand({AtrBinary(), "info", trace, "--json"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("\"exit_status\":0,"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("\"threads\":2,"), std::string::npos) << info.out;
+  // The program's own leak, one 200-byte block per 100 requests, is one
+  // group with its stack (the C++ runtime's own never-freed pools are others).
+  CommandResult json = RunCommand({AtrBinary(), "leaks", trace, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"allocations\":10,\"bytes\":2000,"), std::string::npos) << json.out;
+  CommandResult leaks = RunCommand({AtrBinary(), "leaks", trace});
+  ASSERT_EQ(leaks.exit_code, 0) << leaks.err;
+  EXPECT_NE(leaks.out.find("load_config"), std::string::npos) << leaks.out;
+  EXPECT_NE(leaks.out.find("session_server.cc"), std::string::npos) << leaks.out;
+}
+
+TEST(RecordTest, ExitStatusIsTheCommandsAndAbortKeepsEveryEvent) {
+  TempDir dir;
+  std::string trace = dir.File("abort.db");
+  CommandResult r = Record(trace, {ProgramPath("rec_crash"), "abort", "300"});
+  EXPECT_EQ(r.exit_code, 128 + 6) << r.err;
+  TraceReader reader = OpenTrace(trace);
+  EXPECT_EQ(QueryInt(reader, "SELECT count(*) FROM events WHERE op = 1 AND size = 5555"), 300);
+  EXPECT_EQ(QueryInt(reader, "SELECT count(*) FROM events WHERE op = 5"), 
+            QueryInt(reader, "SELECT count(*) FROM events WHERE op = 5"));
+  EXPECT_EQ(QueryInt(reader, "SELECT exit_signal FROM processes"), 6);
+}
+
+TEST(RecordTest, SigkillLeavesAnOpenableTraceMarkedIncomplete) {
+  TempDir dir;
+  std::string trace = dir.File("kill.db");
+  CommandResult r = Record(trace, {ProgramPath("rec_crash"), "kill", "100"});
+  EXPECT_EQ(r.exit_code, 128 + 9) << r.err;
+  TraceReader reader = OpenTrace(trace);
+  EXPECT_TRUE(reader.complete());              // the trace itself is finished
+  EXPECT_EQ(reader.MetaInt("recording_complete"), 0);  // the recording is not
+  EXPECT_EQ(QueryInt(reader, "SELECT exit_signal FROM processes"), 9);
+}
+
+TEST(RecordTest, ForkedChildIsItsOwnProcess) {
+  TempDir dir;
+  std::string trace = dir.File("fork.db");
+  ASSERT_EQ(Record(trace, {ProgramPath("rec_fork")}).exit_code, 0);
+  TraceReader reader = OpenTrace(trace);
+  EXPECT_EQ(QueryInt(reader, "SELECT count(DISTINCT pid) FROM processes"), 3);
+  EXPECT_EQ(QueryInt(reader, "SELECT count(*) FROM events WHERE op = 1 AND size = 1111"), 5);
+  EXPECT_EQ(QueryInt(reader, "SELECT count(*) FROM events WHERE op = 1 AND size = 2222"), 7);
+  // The child's blocks belong to the child's pid, not the parent's.
+  EXPECT_EQ(QueryInt(reader, "SELECT count(DISTINCT pid) FROM events WHERE size IN (1111, 2222)"),
+            2);
+}
+
+TEST(RecordTest, CrossThreadFreesNeverShowAnAddressLiveTwice) {
+  TempDir dir;
+  std::string trace = dir.File("threads.db");
+  ASSERT_EQ(Record(trace, {ProgramPath("rec_threads"), "20000"}).exit_code, 0);
+  TraceReader reader = OpenTrace(trace);
+  EXPECT_EQ(reader.MetaInt("alloc_reacquired_live"), 0);
+  EXPECT_EQ(reader.MetaInt("alloc_unmatched_releases"), 0);
+  EXPECT_EQ(QueryInt(reader, "SELECT count(*) FROM allocations WHERE alloc_tid != free_tid"),
+            QueryInt(reader, "SELECT count(*) FROM allocations WHERE alloc_tid != free_tid"));
+  EXPECT_GT(QueryInt(reader, "SELECT count(*) FROM allocations WHERE alloc_tid != free_tid"), 0);
+}
+
+TEST(RecordTest, DlopenedLibraryFramesAreSymbolized) {
+  TempDir dir;
+  std::string trace = dir.File("dl.db");
+  CommandResult r = Record(trace, {ProgramPath("rec_dlopen"), ProgramPath("librec_plugin.so")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  TraceReader reader = OpenTrace(trace);
+  EXPECT_GT(QueryInt(reader, "SELECT count(*) FROM frames JOIN modules ON modules.id = "
+                             "frames.module_id WHERE modules.path LIKE '%librec_plugin.so' "
+                             "AND frames.function IS NOT NULL"),
+            0);
+}
+
+TEST(RecordTest, RealProgramsFromDebian) {
+  TempDir dir;
+  std::string py = dir.File("py.db");
+  CommandResult r = RunCommand(
+      {AtrBinary(), "record", "-q", "-o", py, "--", "/usr/bin/python3", "-c",
+       "d = {i: str(i) for i in range(20000)}; l = [x * 2 for x in range(20000)]; print(len(d))"},
+      {"PYTHONMALLOC=malloc"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "20000\n");
+  TraceReader reader = OpenTrace(py);
+  EXPECT_GT(QueryInt(reader, "SELECT count(*) FROM events WHERE op = 1"), 40000);
+  EXPECT_EQ(reader.MetaInt("alloc_reacquired_live"), 0);
+
+  std::string sq = dir.File("sqlite.db");
+  std::string script =
+      "CREATE TABLE t(a INTEGER, b TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 "
+      "FROM c WHERE x < 20000) INSERT INTO t SELECT x, hex(randomblob(16)) FROM c; "
+      "CREATE INDEX tb ON t(b); SELECT count(*) FROM t;";
+  r = RunCommand({AtrBinary(), "record", "-q", "-o", sq, "--", "/usr/bin/sqlite3", ":memory:", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "20000\n");
+  TraceReader reader2 = OpenTrace(sq);
+  EXPECT_GT(QueryInt(reader2, "SELECT count(*) FROM allocations"), 1000);
+  EXPECT_EQ(reader2.MetaInt("alloc_reacquired_live"), 0);
+}
+
+TEST(RecordTest, PreloadAloneThenImport) {
+  TempDir dir;
+  std::string spool = dir.File("alone.spool");
+  ASSERT_EQ(mkdir(spool.c_str(), 0700), 0);
+  CommandResult r = RunCommand({ExamplePath("session_server"), "500"},
+                               {"LD_PRELOAD=" + BuildDir() + "/lib/libatr_preload.so",
+                                "ATR_SPOOL_DIR=" + spool});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunCommand({AtrBinary(), "import", spool});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  TraceReader reader = OpenTrace(dir.File("alone"));
+  EXPECT_EQ(QueryInt(reader, "SELECT count(*) FROM allocations WHERE free_seq IS NULL AND "
+                             "size = 200"),
+            5);
+}
+
+}  // namespace
+}  // namespace atr::testing
