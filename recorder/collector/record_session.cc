@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -79,6 +82,22 @@ absl::StatusOr<pid_t> Spawn(const RecordOptions& o, const std::string& preload,
         absl::StrCat("cannot run '", o.command[0], "': ", std::strerror(err)));
   }
   return pid;
+}
+
+// ATR_RECORD_TIMINGS=1: one line on stderr with where the time went and the
+// collector's own peak RSS (bench/record/run.sh parses it).
+void PrintTimings(int64_t start, int64_t exited, int64_t drained, int64_t finished,
+                  const CollectorStats& stats) {
+  const char* env = getenv("ATR_RECORD_TIMINGS");
+  if (env == nullptr || *env == 0 || *env == '0') return;
+  rusage self{};
+  getrusage(RUSAGE_SELF, &self);
+  auto s = [](int64_t ns) { return static_cast<double>(ns) / 1e9; };
+  std::fprintf(stderr,
+               "atr-timings: events=%lld target_s=%.3f drain_after_exit_s=%.3f finish_s=%.3f "
+               "total_s=%.3f collector_peak_rss_mb=%.1f\n",
+               static_cast<long long>(stats.events), s(exited - start), s(drained - exited),
+               s(finished - drained), s(finished - start), self.ru_maxrss / 1024.0);
 }
 
 void Nap() {
@@ -158,6 +177,7 @@ absl::StatusOr<RecordOutcome> Record(const RecordOptions& o) {
     if (*n == 0) Nap();
   }
   g_child_pid = 0;
+  const int64_t exited_mono = MonotonicNowNs();
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGQUIT, &old_quit, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
@@ -178,6 +198,7 @@ absl::StatusOr<RecordOutcome> Record(const RecordOptions& o) {
   if (auto s = collector.DiscoverFiles(spool->path()); !s.ok()) return s;
   if (auto s = collector.Drain(); !s.ok()) return s;
   collector.SetRootExit(*child, exit_status, exit_signal);
+  const int64_t drained_mono = MonotonicNowNs();
   start.end_real_ns = RealtimeNowNs();
   start.end_mono_ns = MonotonicNowNs();
   if (auto s = FinishTrace(**writer, collector, start,
@@ -187,6 +208,7 @@ absl::StatusOr<RecordOutcome> Record(const RecordOptions& o) {
   }
   out.stats = collector.stats();
   writer->reset();
+  PrintTimings(start_mono, exited_mono, drained_mono, MonotonicNowNs(), out.stats);
   spool->Remove();
   struct stat st {};
   if (stat(o.output.c_str(), &st) == 0) out.file_bytes = st.st_size;
