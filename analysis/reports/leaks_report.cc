@@ -29,10 +29,13 @@ absl::StatusOr<LeakReport> ComputeLeaks(TraceReader& reader, const LeakOptions& 
     if (!q->status().ok()) return q->status();
   }
   StackViews views(&reader);
+  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
+  if (!labels.ok()) return labels.status();
   for (LeakGroup& g : groups) {
     absl::StatusOr<const StackView*> v = views.Get(g.stack);
     if (!v.ok()) return v.status();
     g.view = **v;
+    g.source_site = labels->Find(g.view);
   }
   r.groups = std::move(groups);
   return r;
@@ -47,7 +50,8 @@ std::string RenderLeaksText(const LeakReport& r) {
   for (size_t i = 0; i < r.groups.size(); ++i) {
     const LeakGroup& g = r.groups[i];
     absl::StrAppend(&out, "\n#", i + 1, "  ", FormatBytes(g.bytes), " in ",
-                    FormatCount(g.allocations), " allocations  ", g.view.site_label, "\n");
+                    FormatCount(g.allocations), " allocations  ",
+                    g.source_site ? g.source_site->label : g.view.site_label, "\n");
     out += RenderStackText(g.view, "    ");
   }
   if (static_cast<int64_t>(r.groups.size()) < r.stacks) {
@@ -71,6 +75,8 @@ std::string RenderLeaksJson(const LeakReport& r) {
     j.Key("bytes").Int(g.bytes);
     j.Key("first_seq").Int(g.first_seq);
     j.Key("site").String(g.view.site_label);
+    j.Key("source_site");
+    WriteSiteJson(j, g.source_site);
     j.Key("frames");
     WriteStackJson(j, g.view);
     j.EndObject();

@@ -8,10 +8,12 @@
 #define ATR_ANALYSIS_REPORTS_LEAKS_REPORT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "analysis/stacks/site_label.h"
 #include "analysis/stacks/stack_view.h"
 #include "db/trace_reader.h"
 
@@ -27,6 +29,7 @@ struct LeakGroup {
   int64_t bytes = 0;        // their requested bytes
   int64_t first_seq = 0;    // earliest such allocation
   StackView view;
+  std::optional<SiteAnnotation> source_site;  // from `atr sites`, when it matched
 };
 
 struct LeakReport {
