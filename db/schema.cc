@@ -65,7 +65,9 @@ CREATE TABLE frames(
   file TEXT,
   line INTEGER,
   column INTEGER,
-  frame_size INTEGER);
+  frame_size INTEGER,
+  dynamic_frame INTEGER,
+  call_insn TEXT);
 CREATE TABLE inline_frames(
   frame_id INTEGER NOT NULL REFERENCES frames(id),
   depth INTEGER NOT NULL,

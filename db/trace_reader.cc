@@ -183,7 +183,8 @@ struct TraceReader::State {
     ATR_ASSIGN_OR_RETURN(frame_query,
                          SqlStatement::Prepare(db,
                                                "SELECT module_id, rel_pc, function, file, line, "
-                                               "column, frame_size FROM frames WHERE id=?1",
+                                               "column, frame_size, dynamic_frame, call_insn FROM frames "
+                                               "WHERE id=?1",
                                                "reading frames"));
     ATR_ASSIGN_OR_RETURN(inline_query,
                          SqlStatement::Prepare(db,
@@ -381,7 +382,8 @@ absl::StatusOr<std::vector<ModuleRow>> TraceReader::Modules() const {
 
 namespace {
 
-// Columns 0-6: module_id, rel_pc, function, file, line, column, frame_size.
+// Columns 0-8: module_id, rel_pc, function, file, line, column, frame_size,
+// dynamic_frame, call_insn.
 void ReadFrameColumns(const SqlStatement& st, int first, FrameRow* f) {
   f->module_id = st.ColumnInt64(first);  // NULL reads as 0
   f->rel_pc = static_cast<uint64_t>(st.ColumnInt64(first + 1));
@@ -390,6 +392,8 @@ void ReadFrameColumns(const SqlStatement& st, int first, FrameRow* f) {
   f->line = OptInt32(st, first + 4);
   f->column = OptInt32(st, first + 5);
   f->frame_size = OptInt32(st, first + 6);
+  if (std::optional<int32_t> d = OptInt32(st, first + 7)) f->dynamic_frame = *d != 0;
+  f->call_insn = st.ColumnOptText(first + 8);
 }
 
 }  // namespace
@@ -399,7 +403,7 @@ absl::StatusOr<std::vector<FrameRow>> TraceReader::Frames() const {
       SqlStatement st,
       SqlStatement::Prepare(state_->db,
                             "SELECT id, module_id, rel_pc, function, file, line, column, "
-                            "frame_size FROM frames ORDER BY id",
+                            "frame_size, dynamic_frame, call_insn FROM frames ORDER BY id",
                             "reading frames"));
   std::vector<FrameRow> out;
   while (true) {

@@ -104,7 +104,12 @@ struct FrameRow {
   std::optional<std::string> file{};
   std::optional<int32_t> line{};
   std::optional<int32_t> column{};
-  std::optional<int32_t> frame_size{};    // bytes of the function's static frame
+  std::optional<int32_t> frame_size{};    // bytes the function's prologue reserves below
+                                          // its return address (pushes + sub rsp)
+  std::optional<bool> dynamic_frame{};    // the function also grows its frame at run
+                                          // time (alloca, VLA: sub rsp, reg)
+  std::optional<std::string> call_insn{}; // the call instruction ending at rel_pc
+                                          // ("call 0x1139"); nullopt: none found
 
   friend bool operator==(const FrameRow&, const FrameRow&) = default;
 };

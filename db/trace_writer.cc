@@ -209,11 +209,12 @@ absl::StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::Create(
       state->frame_upsert,
       SqlStatement::Prepare(
           db,
-          "INSERT INTO frames(id, module_id, rel_pc, function, file, line, column, frame_size) "
-          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) "
+          "INSERT INTO frames(id, module_id, rel_pc, function, file, line, column, frame_size, "
+          "dynamic_frame, call_insn) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
           "ON CONFLICT(id) DO UPDATE SET module_id=?2, rel_pc=?3, "
           "function=coalesce(?4,function), file=coalesce(?5,file), line=coalesce(?6,line), "
-          "column=coalesce(?7,column), frame_size=coalesce(?8,frame_size)",
+          "column=coalesce(?7,column), frame_size=coalesce(?8,frame_size), "
+          "dynamic_frame=coalesce(?9,dynamic_frame), call_insn=coalesce(?10,call_insn)",
           "writing frames"));
   ATR_ASSIGN_OR_RETURN(state->inline_delete,
                        SqlStatement::Prepare(db, "DELETE FROM inline_frames WHERE frame_id=?1",
@@ -356,6 +357,8 @@ absl::Status TraceWriter::PutInlineFrames(int64_t frame_id,
   s.inline_delete.BindInt64(1, frame_id);
   ATR_RETURN_IF_ERROR(s.inline_delete.Run());
   for (const InlineFrameRow& r : rows) {
+  if (f.dynamic_frame) {
+    st.BindInt64(9, *f.dynamic_frame ? 1 : 0);
     SqlStatement& st = s.inline_insert;
     st.BindInt64(1, frame_id);
     st.BindInt64(2, r.depth);

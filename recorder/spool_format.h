@@ -48,6 +48,9 @@ inline constexpr char kEnvSpoolDir[] = "ATR_SPOOL_DIR";   // required to record
 inline constexpr char kEnvUnwind[] = "ATR_UNWIND";        // libunwind|fp|none
 inline constexpr char kEnvMaxDepth[] = "ATR_MAX_DEPTH";   // frames, default 64
 inline constexpr char kEnvFreeStacks[] = "ATR_FREE_STACKS";  // "0" disables
+// "1": record function enter/exit of -finstrument-functions code (kFuncEnter
+// and kFuncExit events) and take event stacks from the shadow call stack.
+inline constexpr char kEnvStackOps[] = "ATR_STACK_OPS";
 
 // The shared control page. Created (zero-filled, then magic set) by whoever
 // creates the spool: the collector, or the first traced process when the
@@ -100,6 +103,15 @@ static_assert(sizeof(RecordHeader) == 4);
 //   kProcessStart          arg = ppid.
 //   kThreadStart           arg = creating thread's tid.
 //   kDlopen                addr = handle, arg = mode flags; kDlclose arg = rc.
+//   kFuncEnter / kFuncExit (ATR_STACK_OPS=1, from __cyg_profile_func_enter/
+//                          exit): addr = the function's entry address, arg =
+//                          its call site (the return address into the
+//                          caller), size 0, stack 0 (the collector rebuilds
+//                          the path from the stream), sp_depth from the
+//                          instrumented function's own SP (its static frame
+//                          is included). They use this 56-byte record, not a
+//                          compact one: the cost is in the seq and the tsc,
+//                          not in the 7 stores (docs/benchmarks.md).
 // Events recorded from a signal handler that interrupted a hook carry
 // stack 0 (no unwinding there).
 struct EventRecord {

@@ -29,6 +29,9 @@ void RegisterRecord(CLI::App& app) {
   sub->add_flag("!--no-free-stacks", o->free_stacks,
                 "Do not capture stacks of frees and deletes (faster; double-free reports "
                 "then lack the first release's stack)");
+  sub->add_flag("--stack-ops", o->stack_ops,
+                "Record every function enter/exit of code built with -finstrument-functions "
+                "(for atr stack); event stacks then come from that shadow stack");
   sub->add_flag("--force", o->overwrite, "Replace the output file if it exists");
   sub->add_flag("!--no-symbolize", o->symbolize, "Leave frames unsymbolized (module + offset)");
   sub->add_flag("-q,--quiet", *quiet, "No progress and no summary line");

@@ -339,3 +339,4 @@ const absl::flat_hash_map<int64_t, std::vector<FrameToSymbolize>>& Collector::fr
 }
 
 }  // namespace atr
+  if (StackId path = call_paths_.OnEvent(p.modules, row); path != 0) row.stack = path;

@@ -32,6 +32,7 @@
 #include "recorder/collector/tsc_clock.h"
 #include "recorder/spool_reader.h"
 
+#include "recorder/collector/call_paths.h"
 namespace atr {
 
 struct CollectorOptions {
@@ -110,6 +111,7 @@ class Collector {
   absl::flat_hash_map<std::pair<int32_t, uint64_t>, int64_t> module_rows_;
   absl::flat_hash_map<std::pair<int32_t, int32_t>, std::unique_ptr<ThreadState>> threads_;
   absl::flat_hash_set<StackId> stacks_seen_;
+  CallPaths call_paths_{&interner_};  // func_enter/exit stacks (--stack-ops)
   std::vector<EventRow> pending_;  // decoded events not yet written, any order
   std::vector<FrameId> scratch_frames_;
   int32_t root_pid_ = 0;

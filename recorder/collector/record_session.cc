@@ -63,6 +63,7 @@ absl::StatusOr<pid_t> Spawn(const RecordOptions& o, const std::string& preload,
     setenv(spool::kEnvUnwind, o.unwind.c_str(), 1);
     setenv(spool::kEnvMaxDepth, depth.c_str(), 1);
     setenv(spool::kEnvFreeStacks, o.free_stacks ? "1" : "0", 1);
+    setenv(spool::kEnvStackOps, o.stack_ops ? "1" : "0", 1);
     execvp(argv[0], argv.data());
     int err = errno;
     ssize_t ignored = write(errpipe[1], &err, sizeof err);

@@ -26,6 +26,8 @@ struct RecordOptions {
   std::string unwind = "libunwind";   // libunwind | fp | none
   int max_depth = 64;                 // frames per stack
   bool free_stacks = true;            // record stacks of releases too
+  bool stack_ops = false;             // function enter/exit (-finstrument-functions
+                                      // programs); stacks from the shadow stack
   bool overwrite = false;             // replace an existing output file
   bool progress = false;              // show progress on stderr (a terminal)
   bool symbolize = true;              // symbolize frames when finishing

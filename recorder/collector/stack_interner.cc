@@ -24,4 +24,13 @@ StackId StackInterner::InternStack(std::span<const FrameId> innermost_first) {
   return node;
 }
 
+StackId StackInterner::InternChild(StackId parent, FrameId frame) {
+  auto [it, inserted] = nodes_.try_emplace({parent, frame}, 0);
+  if (inserted) {
+    it->second = static_cast<StackId>(nodes_.size());
+    sink_->OnNewStackNode(it->second, parent, frame);
+  }
+  return it->second;
+}
+
 }  // namespace atr

@@ -39,6 +39,10 @@ class StackInterner {
   FrameId InternFrame(int64_t module_id, uint64_t rel_pc);
   // REQUIRES: frames innermost first (as unwinders produce them).
   StackId InternStack(std::span<const FrameId> innermost_first);
+  // One step of InternStack: the stack `parent` called from one frame
+  // deeper (parent 0: an outermost frame). For callers that follow a call
+  // path push by push (--stack-ops).
+  StackId InternChild(StackId parent, FrameId frame);
 
   size_t frame_count() const { return frames_.size(); }
   size_t node_count() const { return nodes_.size(); }

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "recorder/collector/frame_sizes.h"
 #include "recorder/collector/progress_line.h"
 #include "recorder/symbolizer.h"
 
@@ -109,6 +110,7 @@ absl::Status FinishTrace(TraceWriter& writer, Collector& collector, const TraceS
   if (options.symbolize) {
     if (auto s = Symbolize(writer, collector, options.progress); !s.ok()) return s;
   }
+  if (auto s = ComputeFrameSizes(writer, collector); !s.ok()) return s;  // frames.frame_size...
   ProgressLine line(options.progress, "pairing allocations and building indexes");
   line.Update(0, 1);
   absl::StatusOr<AllocationStats> stats = writer.Finish();

@@ -54,6 +54,8 @@ struct ThreadRegion {
   uint64_t flush_ticks;              // max age before a flush; 0: write-through
   uint64_t stack_lo, stack_hi;       // owner's stack, 0 if unknown
   ThreadRegion* next;                // global list (push-only)
+  struct ShadowFrame* shadow;        // --stack-ops call stack, kept when the
+                                     // region is reused (hooks_stack_ops.cc)
   std::atomic<uint32_t> side_used;   // bytes reserved in side[]
   std::atomic<uint32_t> side_lost;   // events dropped (side full), unreported
   alignas(64) uint8_t side[kSideBytes];
@@ -90,6 +92,7 @@ struct Globals {
   Unwinder unwinder;
   uint32_t max_depth;
   bool free_stacks;
+  bool stack_ops;             // ATR_STACK_OPS=1: record function enter/exit
   uint64_t flush_ticks;       // ~100 ms in tsc ticks
   uintptr_t self_lo, self_hi;  // this library's mapping, trimmed from stacks
   std::atomic<ThreadRegion*> regions;
@@ -223,6 +226,9 @@ void InitUnwinderForThread();  // REQUIRES: InternalScope
 // Fills pcs (innermost first, interposition frames dropped); returns depth.
 uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r);
 uint64_t HashStack(const uint64_t* pcs, uint32_t depth);
+// With --stack-ops: the caller's call site, then the thread's shadow call
+// stack (hooks_stack_ops.cc), innermost first; no unwinding.
+uint32_t CaptureShadowStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r);
 
 // ---- modules (modules.cc)
 // Writes ModuleRecords for objects loaded/unloaded since the last call (all

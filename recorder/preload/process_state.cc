@@ -37,6 +37,7 @@ constinit Globals g = {
     .unwinder = Unwinder::kLibunwind,
     .max_depth = 64,
     .free_stacks = true,
+    .stack_ops = false,
     .flush_ticks = 300'000'000,
     .self_lo = 0,
     .self_hi = 0,
@@ -51,7 +52,7 @@ char g_spool_dir[kPathMax];
 char g_self_path[kPathMax];
 char g_exe_path[kPathMax];
 // ATR_* settings as found at init, re-injected into exec'd environments.
-constexpr int kSavedEnvCount = 3;
+constexpr int kSavedEnvCount = 4;
 char g_saved_env[kSavedEnvCount][256];
 uint64_t* g_live_page;  // MADV_WIPEONFORK page; [0] == kLiveWord while live
 pthread_key_t g_exit_key;
@@ -295,7 +296,7 @@ bool InitRecording() {
   *e = '\0';
 
   const char* saved_names[kSavedEnvCount] = {spool::kEnvUnwind, spool::kEnvMaxDepth,
-                                             spool::kEnvFreeStacks};
+                                             spool::kEnvFreeStacks, spool::kEnvStackOps};
   for (int i = 0; i < kSavedEnvCount; ++i) {
     const char* v = getenv(saved_names[i]);
     g_saved_env[i][0] = '\0';
@@ -322,6 +323,7 @@ bool InitRecording() {
     if (g.max_depth == 0) g.unwinder = Unwinder::kNone;
   }
   if (const char* f = getenv(spool::kEnvFreeStacks)) g.free_stacks = strcmp(f, "0") != 0;
+  if (const char* f = getenv(spool::kEnvStackOps)) g.stack_ops = strcmp(f, "1") == 0;
 
   g.control = MapControlPage(g_spool_dir);
   if (g.control == nullptr) return false;

@@ -45,6 +45,7 @@ void InitUnwinderForThread() {
 }
 
 uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r) {
+  if (g.stack_ops) return CaptureShadowStack(pcs, max, r);
   uint32_t cap = max + kCaptureSlack;
   uint32_t n;
   if (g.unwinder == Unwinder::kLibunwind) {
