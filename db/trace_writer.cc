@@ -347,6 +347,12 @@ absl::Status TraceWriter::PutFrame(const FrameRow& f) {
   st.BindOptInt64(6, f.line);
   st.BindOptInt64(7, f.column);
   st.BindOptInt64(8, f.frame_size);
+  if (f.dynamic_frame) {
+    st.BindInt64(9, *f.dynamic_frame ? 1 : 0);
+  } else {
+    st.BindNull(9);
+  }
+  st.BindOptText(10, f.call_insn);
   return st.Run();
 }
 
@@ -357,8 +363,6 @@ absl::Status TraceWriter::PutInlineFrames(int64_t frame_id,
   s.inline_delete.BindInt64(1, frame_id);
   ATR_RETURN_IF_ERROR(s.inline_delete.Run());
   for (const InlineFrameRow& r : rows) {
-  if (f.dynamic_frame) {
-    st.BindInt64(9, *f.dynamic_frame ? 1 : 0);
     SqlStatement& st = s.inline_insert;
     st.BindInt64(1, frame_id);
     st.BindInt64(2, r.depth);
