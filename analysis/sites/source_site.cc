@@ -123,7 +123,12 @@ std::string SiteDescription(const SourceSite& s) {
   }
   if (!s.type.empty()) {
     absl::StrAppend(&out, " ", s.type);
-    if (s.type_size) absl::StrAppend(&out, " (", Bytes(*s.type_size), ")");
+    // "realloc char (300 B)": for a byte buffer the request says more than sizeof(char).
+    if (s.type_size && *s.type_size > 1) {
+      absl::StrAppend(&out, " (", Bytes(*s.type_size), ")");
+    } else if (s.bytes) {
+      absl::StrAppend(&out, " (", Bytes(*s.bytes), ")");
+    }
   } else if (s.bytes) {
     absl::StrAppend(&out, " (", Bytes(*s.bytes), ")");
   }

@@ -1,0 +1,223 @@
+// End-to-end: tests/sites_project is recorded, scanned with `atr sites`,
+// and the sites table, site_matches and `atr leaks --json` must name the
+// type and line of every "// SITE:" marker in its sources.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "analysis/sites/site_store.h"
+#include "db/query.h"
+#include "db/trace_reader.h"
+#include "tests/e2e/run_command.h"
+
+namespace atr::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct Marker {
+  std::string file;  // base name
+  int line = 0;
+  std::string description;  // what SiteDescription must start with
+};
+
+// "// SITE: new Session" and "/* SITE: malloc Buf */" lines of the project.
+std::vector<Marker> ReadMarkers() {
+  std::vector<Marker> out;
+  std::regex marker(R"(SITE: ([^*]*?)\s*(\*/)?$)");
+  for (const auto& entry : std::filesystem::directory_iterator(ATR_SITES_PROJECT_SRC)) {
+    std::ifstream in(entry.path());
+    std::string text;
+    for (int line = 1; std::getline(in, text); ++line) {
+      std::smatch m;
+      if (std::regex_search(text, m, marker)) {
+        out.push_back({entry.path().filename().string(), line, m[1].str()});
+      }
+    }
+  }
+  return out;
+}
+
+std::string Base(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+// Every "source_site":{...} object of a leaks JSON document, as text.
+std::vector<std::string> SourceSiteObjects(const std::string& json) {
+  std::vector<std::string> out;
+  const std::string key = "\"source_site\":{";
+  for (size_t p = json.find(key); p != std::string::npos; p = json.find(key, p + 1)) {
+    size_t end = json.find('}', p);
+    out.push_back(json.substr(p + key.size() - 1, end - p - key.size() + 2));
+  }
+  return out;
+}
+
+class SitesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    trace_ = dir_->File("run.db");
+    CommandResult rec = RunCommand(
+        {AtrBinary(), "record", "-q", "-o", trace_, "--", std::string(ATR_SITES_PROJECT_BIN) + "/sites_demo"});
+    ASSERT_EQ(rec.exit_code, 0) << rec.err;
+    scan_ = new CommandResult(RunCommand({AtrBinary(), "sites", "-q", "-j", "2", "-p", ATR_SITES_PROJECT_BIN, trace_}));
+  }
+  static void TearDownTestSuite() {
+    delete scan_;
+    delete dir_;
+  }
+  static TempDir* dir_;
+  static std::string trace_;
+  static CommandResult* scan_;
+};
+
+TempDir* SitesTest::dir_ = nullptr;
+std::string SitesTest::trace_;
+CommandResult* SitesTest::scan_ = nullptr;
+
+TEST_F(SitesTest, ScanFindsEveryMarkedSiteWithItsType) {
+  ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
+  EXPECT_EQ(scan_->err, "");  // every file parsed
+  absl::StatusOr<std::vector<SourceSite>> sites = ReadSitesFile(trace_);
+  ASSERT_TRUE(sites.ok()) << sites.status();
+  std::vector<Marker> markers = ReadMarkers();
+  ASSERT_GE(markers.size(), 18u);
+  for (const Marker& m : markers) {
+    std::vector<std::string> found;
+    bool ok = false;
+    for (const SourceSite& s : *sites) {
+      if (Base(s.file) != m.file || s.line != m.line) continue;
+      std::string d = SiteDescription(s);
+      found.push_back(d);
+      if (d.rfind(m.description, 0) == 0) ok = true;
+    }
+    EXPECT_TRUE(ok) << m.file << ":" << m.line << " wants \"" << m.description << "\", scanned: "
+                    << ::testing::PrintToString(found);
+  }
+}
+
+TEST_F(SitesTest, LeaksReportNamesTypeAndLineOfEveryLeakedSite) {
+  ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
+  CommandResult leaks = RunCommand({AtrBinary(), "leaks", "--json", "--limit", "0", trace_});
+  ASSERT_EQ(leaks.exit_code, 0) << leaks.err;
+  std::vector<std::string> objects = SourceSiteObjects(leaks.out);
+  std::string all = ::testing::PrintToString(objects);
+  // Blocks the program leaks on purpose: one group per site (the template
+  // line twice, one per instantiation).
+  std::map<std::string, std::string> want = {
+      {"session.cc", "\"label\":\"new Session (184 B) at session.cc:"},
+      {"session.cc#2", "\"label\":\"new Packet[] (64 B each) at session.cc:"},
+      {"session.cc#3", "\"label\":\"make_unique Config (96 B) at session.cc:"},
+      {"session.cc#4", "\"label\":\"make_shared Cache (256 B) at session.cc:"},
+      {"session.h", "\"label\":\"new Session (184 B) at session.h:"},
+      {"session.h#2", "\"label\":\"new Config (96 B) at session.h:"},
+      {"buffers.c", "\"label\":\"malloc Buf (40 B) at buffers.c:"},
+      {"buffers.c#2", "\"label\":\"calloc Entry (16 B) at buffers.c:"},
+      {"buffers.c#3", "\"label\":\"realloc char (300 B) at buffers.c:"},
+      {"stack.cc", "\"label\":\"strdup char at stack.cc:"},
+      {"containers.cc", "\"label\":\"push_back Item (24 B) at containers.cc:"},
+      {"containers.cc#2", "\"label\":\"append char at containers.cc:"},
+      {"containers.cc#3", "\"kind\":\"container\",\"type\":\"std::pair<const std::"},
+  };
+  for (const auto& [name, text] : want) {
+    bool found = false;
+    for (const std::string& o : objects) found = found || o.find(text) != std::string::npos;
+    EXPECT_TRUE(found) << name << ": no source_site with " << text << " in " << all;
+  }
+  // Lines agree with the markers.
+  for (const Marker& m : ReadMarkers()) {
+    if (m.description.rfind("new Session", 0) == 0 || m.description.rfind("make_shared", 0) == 0) {
+      std::string at = m.file + ":" + std::to_string(m.line) + " in ";
+      EXPECT_THAT(all, HasSubstr(at)) << m.description;
+    }
+  }
+  // The text report leads with the same label.
+  CommandResult text = RunCommand({AtrBinary(), "leaks", "--limit", "0", trace_});
+  ASSERT_EQ(text.exit_code, 0);
+  EXPECT_THAT(text.out, HasSubstr("allocations  new Session (184 B) at session.cc:"));
+}
+
+TEST_F(SitesTest, FramesMatchThroughInlinedCallsAndStackFrames) {
+  ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
+  absl::StatusOr<TraceReader> r = TraceReader::Open(trace_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto count = [&](const std::string& sql) {
+    absl::StatusOr<QueryCursor> q = QueryCursor::Run(*r, sql);
+    EXPECT_TRUE(q.ok()) << q.status();
+    return q.ok() && q->Next() ? q->Int(0) : -1;
+  };
+  // make_unique and push_back are inlined std:: code: the user line is an
+  // inline_frames row (depth > 0) that matched.
+  EXPECT_GT(count("SELECT count(*) FROM site_matches m JOIN sites s ON s.id = m.site_id "
+                  "WHERE m.depth > 0 AND s.kind IN ('make_unique', 'make_shared', 'container')"),
+            0);
+  // use_stack_buffers has a 8 KiB array and an alloca: its frame line is in
+  // the function's stack_frame site.
+  EXPECT_GT(count("SELECT count(*) FROM site_matches m JOIN sites s ON s.id = m.site_id "
+                  "WHERE m.how = 'function' AND s.kind = 'stack_frame' "
+                  "AND s.function LIKE '%use_stack_buffers' AND s.type_size >= 8192"),
+            0);
+  EXPECT_EQ(r->Meta("sites_files"), "5");
+}
+
+TEST_F(SitesTest, UnmatchedListsOnlyWhatTheScanCannotExplain) {
+  ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
+  CommandResult u = RunCommand({AtrBinary(), "sites", "--unmatched", "--json", "--limit", "0", trace_});
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_THAT(u.out, HasSubstr("\"has_sites\":true"));
+  // Every allocation the program makes itself is explained; what is left
+  // is the C/C++ runtime's own (stdio, locale, the dynamic loader...).
+  EXPECT_THAT(u.out, ::testing::Not(HasSubstr("session.cc")));
+  EXPECT_THAT(u.out, ::testing::Not(HasSubstr("containers.cc")));
+  EXPECT_THAT(u.out, ::testing::Not(HasSubstr("buffers.c")));
+}
+
+TEST(SitesCommandTest, MissingCompilationDatabaseIsOneLineAndExit1) {
+  TempDir d;
+  CommandResult r = RunCommand({AtrBinary(), "sites", "-p", d.path(), "-o", d.File("s.db")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("atr: sites: " + d.path() + ": no compile_commands.json"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(SitesCommandTest, BrokenFileIsReportedAndTheRestIsStored) {
+  TempDir d;
+  std::string good = std::string(ATR_SITES_PROJECT_SRC) + "/session.cc";
+  std::ofstream(d.File("broken.cc")) << "int broken() { return missing_name; }\nint* ok() { return new int; }\n";
+  std::ofstream(d.File("compile_commands.json"))
+      << "[{\"directory\": \"" << d.path() << "\", \"file\": \"" << good
+      << "\", \"arguments\": [\"c++\", \"-std=c++20\", \"-c\", \"" << good << "\"]},"
+      << " {\"directory\": \"" << d.path()
+      << "\", \"file\": \"broken.cc\", \"arguments\": [\"c++\", \"-c\", \"broken.cc\"]}]";
+  CommandResult r = RunCommand({AtrBinary(), "sites", "-q", "-p", d.path(), "-o", d.File("s.db")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("atr: sites: " + d.path() + "/broken.cc: broken.cc:1:23: use of undeclared identifier 'missing_name'"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  absl::StatusOr<std::vector<SourceSite>> sites = ReadSitesFile(d.File("s.db"));
+  ASSERT_TRUE(sites.ok()) << sites.status();
+  bool session = false, from_broken = false;
+  for (const SourceSite& s : *sites) {
+    session = session || s.type == "Session";
+    from_broken = from_broken || Base(s.file) == "broken.cc";
+  }
+  EXPECT_TRUE(session);
+  EXPECT_TRUE(from_broken) << "the rest of a file with errors is still scanned";
+
+  // The standalone file attaches to a trace later.
+  std::string trace = d.File("t.db");
+  ASSERT_EQ(RunCommand({AtrBinary(), "record", "-q", "-o", trace, "--",
+                        std::string(ATR_SITES_PROJECT_BIN) + "/sites_demo"})
+                .exit_code,
+            0);
+  CommandResult attach = RunCommand({AtrBinary(), "sites", "--from", d.File("s.db"), trace});
+  EXPECT_EQ(attach.exit_code, 0) << attach.err;
+  CommandResult leaks = RunCommand({AtrBinary(), "leaks", trace});
+  EXPECT_THAT(leaks.out, HasSubstr("new Session (184 B) at session.cc:"));
+}
+
+}  // namespace
+}  // namespace atr::testing
