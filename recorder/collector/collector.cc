@@ -249,6 +249,7 @@ absl::Status Collector::OnEvent(ProcessImage& p, uint32_t tid, const spool::Even
       ++stats_.unknown_stacks;
     }
   }
+  if (StackId path = call_paths_.OnEvent(p.modules, row); path != 0) row.stack = path;
   if (IsAcquisition(row.op) && IsHeapOp(row.op)) ++stats_.acquisitions;
   ++stats_.events;
 
@@ -339,4 +340,3 @@ const absl::flat_hash_map<int64_t, std::vector<FrameToSymbolize>>& Collector::fr
 }
 
 }  // namespace atr
-  if (StackId path = call_paths_.OnEvent(p.modules, row); path != 0) row.stack = path;

@@ -27,12 +27,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "db/trace_writer.h"
+#include "recorder/collector/call_paths.h"
 #include "recorder/collector/module_map.h"
 #include "recorder/collector/stack_interner.h"
 #include "recorder/collector/tsc_clock.h"
 #include "recorder/spool_reader.h"
 
-#include "recorder/collector/call_paths.h"
 namespace atr {
 
 struct CollectorOptions {
@@ -102,6 +102,7 @@ class Collector {
   CollectorStats stats_;
   std::unique_ptr<FrameSink> frame_sink_;
   StackInterner interner_;
+  CallPaths call_paths_{&interner_};  // func_enter/exit stacks (--stack-ops)
   std::vector<std::unique_ptr<ProcessImage>> images_;
   absl::flat_hash_set<std::string> followed_files_;
   absl::flat_hash_map<std::string, int64_t> module_ids_by_path_;
@@ -111,7 +112,6 @@ class Collector {
   absl::flat_hash_map<std::pair<int32_t, uint64_t>, int64_t> module_rows_;
   absl::flat_hash_map<std::pair<int32_t, int32_t>, std::unique_ptr<ThreadState>> threads_;
   absl::flat_hash_set<StackId> stacks_seen_;
-  CallPaths call_paths_{&interner_};  // func_enter/exit stacks (--stack-ops)
   std::vector<EventRow> pending_;  // decoded events not yet written, any order
   std::vector<FrameId> scratch_frames_;
   int32_t root_pid_ = 0;
