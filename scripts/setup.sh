@@ -12,7 +12,7 @@ BUILD_PACKAGES=(
 )
 # Programs the integration tests record and the real allocators replays use.
 TEST_PACKAGES=(
-  python3 libjemalloc2 libgoogle-perftools4 libmimalloc2.0
+  python3 libjemalloc2 libgoogle-perftools4 libmimalloc2.0 chromium
 )
 # Peers for the benchmarks in bench/ (not needed by the tests).
 BENCH_PACKAGES=(heaptrack valgrind hyperfine)

@@ -104,30 +104,45 @@ std::string_view FlameMetricDescription(FlameMetric m) {
 
 std::string FlameFrameName(std::string_view function, bool signatures) {
   std::string_view s = function;
-  // GCC's outlined parts: "f(int) [clone .cold]", "g() [clone .constprop.0]".
-  for (size_t pos; EndsWith(s, "]") && (pos = s.rfind(" [clone ")) != std::string_view::npos;) {
-    s = s.substr(0, pos);
-  }
-  if (signatures) return std::string(s);
+  // Outlined and specialized copies: GCC's demangler writes
+  // "f(int) [clone .cold]", LLVM's "f(int) (.constprop.0)".
   for (bool again = true; again;) {
     again = false;
-    for (std::string_view q : {" const", " volatile", " &&", " &", " noexcept"}) {
-      if (EndsWith(s, q)) {
-        s.remove_suffix(q.size());
-        again = true;
+    size_t pos;
+    if (EndsWith(s, "]") && (pos = s.rfind(" [clone ")) != std::string_view::npos) {
+      s = s.substr(0, pos);
+      again = true;
+    } else if (EndsWith(s, ")") && (pos = s.rfind(" (.")) != std::string_view::npos &&
+               s.find_first_of("()", pos + 3) == s.size() - 1) {
+      s = s.substr(0, pos);
+      again = true;
+    }
+  }
+  if (!signatures) {
+    for (bool again = true; again;) {
+      again = false;
+      for (std::string_view q : {" const", " volatile", " &&", " &", " noexcept"}) {
+        if (EndsWith(s, q)) {
+          s.remove_suffix(q.size());
+          again = true;
+        }
+      }
+    }
+    if (EndsWith(s, ")")) {
+      int depth = 0;
+      for (size_t i = s.size(); i-- > 0;) {
+        if (s[i] == ')') {
+          ++depth;
+        } else if (s[i] == '(' && --depth == 0) {
+          // Not the "()" of a bare "operator()" (DWARF names of inlined
+          // calls come without parameter lists).
+          if (i > 0 && !EndsWith(s.substr(0, i), "operator")) s = s.substr(0, i);
+          break;
+        }
       }
     }
   }
-  if (EndsWith(s, ")")) {
-    int depth = 0;
-    for (size_t i = s.size(); i-- > 0;) {
-      if (s[i] == ')') ++depth;
-      else if (s[i] == '(' && --depth == 0) {
-        if (i > 0) s = s.substr(0, i);
-        break;
-      }
-    }
-  }
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   return std::string(s);
 }
 

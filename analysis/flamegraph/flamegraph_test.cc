@@ -159,6 +159,13 @@ TEST(FlameFrameNameTest, StripsParametersQualifiersAndClones) {
   EXPECT_EQ(FlameFrameName("f() [clone .cold]", false), "f");
   EXPECT_EQ(FlameFrameName("f() [clone .cold]", true), "f()");
   EXPECT_EQ(FlameFrameName("main", false), "main");
+  EXPECT_EQ(FlameFrameName("(anonymous namespace)::load_config(int) (.constprop.0)", false),
+            "(anonymous namespace)::load_config");
+  EXPECT_EQ(FlameFrameName("g(int) (.isra.0) (.cold)", true), "g(int)");
+  EXPECT_EQ(FlameFrameName("operator()", false), "operator()");
+  EXPECT_EQ(FlameFrameName("std::_Invoker<int>::operator()", false),
+            "std::_Invoker<int>::operator()");
+  EXPECT_EQ(FlameFrameName("operator new(unsigned long)", false), "operator new");
   EXPECT_EQ(FlameFrameName("malloc", false), "malloc");
 }
 
