@@ -75,6 +75,7 @@ class ProblemLog {
   explicit ProblemLog(size_t max_kept = 10000) : max_kept_(max_kept) {}
   void Add(Problem p);
   const std::vector<Problem>& problems() const { return kept_; }
+  std::vector<Problem>& mutable_problems() { return kept_; }
   int64_t count(ProblemKind k) const { return counts_[static_cast<int>(k)]; }
   int64_t total() const;
   int64_t misuse_total() const;  // everything but leaks and unfinished traces

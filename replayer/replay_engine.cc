@@ -5,6 +5,7 @@
 #include <bit>
 
 #include "absl/strings/str_cat.h"
+#include "db/query.h"
 #include "db/sqlite.h"
 
 namespace atr::replay {
@@ -165,19 +166,42 @@ absl::Status ReplayEngine::Run() {
   for (const ProcessRow& p : procs) {
     if (p.image == 0 && p.ppid && traced.contains(*p.ppid)) parents_[p.pid] = *p.ppid;
   }
+  // The pid is filtered here, not in SQL: `thread IN (...)` costs SQLite a
+  // lookup per row, more than reading and skipping another process's rows.
   EventFilter filter;
   filter.last_seq = options_.until_seq;
-  filter.pid = options_.pid;
   ATR_ASSIGN_OR_RETURN(EventCursor cursor, reader_->Events(filter));
-  EventRow e;
+  // Events are read in batches so the hash-map slots of a batch's addresses
+  // can be prefetched before they are needed: with hundreds of thousands of
+  // blocks live, every lookup is otherwise a cache miss.
+  constexpr int kBatch = 32;
+  EventRow batch[kBatch];
   int64_t next_progress = 1 << 16;
-  while (cursor.Next(&e)) {
-    ++events_;
-    last_seq_ = e.seq;
-    OnEvent(e);
+  const bool one_pid = options_.pid.has_value();
+  const int32_t only_pid = options_.pid.value_or(0);
+  bool more = true;
+  while (more) {
+    int n = 0;
+    while (n < kBatch) {
+      if (!cursor.Next(&batch[n])) {
+        more = false;
+        break;
+      }
+      if (one_pid && batch[n].pid != only_pid) continue;
+      if (last_process_ != nullptr && batch[n].pid == last_process_->pid) {
+        last_process_->blocks.prefetch(batch[n].addr);
+      }
+      ++n;
+    }
+    for (int i = 0; i < n; ++i) {
+      const EventRow& e = batch[i];
+      ++events_;
+      last_seq_ = e.seq;
+      OnEvent(e);
+    }
     if (events_ >= next_progress) {
-      next_progress += 1 << 16;
-      if (options_.progress) options_.progress(e.seq);
+      next_progress = events_ + (1 << 16);
+      if (options_.progress) options_.progress(last_seq_);
     }
   }
   if (!cursor.status().ok()) {
@@ -200,6 +224,41 @@ absl::Status ReplayEngine::Run() {
   }
   if (options_.report_leaks && !stopped_early_) ReportLeaks();
   problems_.Sort();
+  return ResolveRefs();
+}
+
+absl::Status ReplayEngine::ResolveRefs() {
+  std::vector<EventRef*> refs;
+  for (Problem& p : problems_.mutable_problems()) {
+    for (EventRef* r : {&p.offending, &p.allocation, &p.first_release}) {
+      if (r->seq != 0 && r->ts_ns == 0 && r->stack == 0 && r->tid == 0) refs.push_back(r);
+    }
+  }
+  if (refs.empty()) return absl::OkStatus();
+  std::sort(refs.begin(), refs.end(), [](EventRef* a, EventRef* b) { return a->seq < b->seq; });
+  // One statement per 500 seqs; the seq is the row key.
+  for (size_t i = 0; i < refs.size();) {
+    size_t j = std::min(refs.size(), i + 500);
+    std::string sql = "SELECT seq, ts_ns, tid, op, size, stack FROM events WHERE seq IN (";
+    for (size_t k = i; k < j; ++k) absl::StrAppend(&sql, k > i ? "," : "", refs[k]->seq);
+    sql += ") ORDER BY seq";
+    ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(*reader_, sql));
+    size_t k = i;
+    while (q.Next()) {
+      const int64_t seq = q.Int(0);
+      while (k < j && refs[k]->seq < seq) ++k;
+      for (; k < j && refs[k]->seq == seq; ++k) {
+        EventRef& r = *refs[k];
+        r.ts_ns = q.Int(1);
+        r.tid = static_cast<int32_t>(q.Int(2));
+        r.op = static_cast<Op>(q.Int(3));
+        if (r.size == 0) r.size = static_cast<uint64_t>(q.Int(4));
+        r.stack = q.Int(5);
+      }
+    }
+    ATR_RETURN_IF_ERROR(q.status());
+    i = j;
+  }
   return absl::OkStatus();
 }
 
@@ -298,7 +357,9 @@ bool ReplayEngine::AcquireBlock(ProcessState& ps, const EventRow& e, uint64_t ad
     }
   }
   b = Block{};
-  b.alloc = Ref(e);
+  b.alloc_seq = e.seq;
+  b.size = e.size;
+  b.alloc_op = e.op;
   if (ps.replayed) {
     uint64_t size, align;
     Shape(e, &size, &align);
@@ -316,33 +377,33 @@ bool ReplayEngine::AcquireBlock(ProcessState& ps, const EventRow& e, uint64_t ad
 }
 
 void ReplayEngine::CheckRelease(const ProcessState& ps, const Block& b, const EventRow& e) {
-  const Family fa = GetOpInfo(b.alloc.op).family;
+  const Family fa = GetOpInfo(b.alloc_op).family;
   const Family fr = GetOpInfo(e.op).family;
   if (fa != fr) {
     AddProblem(ProblemKind::kMismatchedFamily, ps, e, &b,
-               absl::StrCat("allocated with ", OpLabel(b.alloc.op), ", released with ",
+               absl::StrCat("allocated with ", OpLabel(b.alloc_op), ", released with ",
                             OpLabel(e.op)));
-  } else if (fa != Family::kMalloc && IsAlignedOp(b.alloc.op) != IsAlignedOp(e.op)) {
+  } else if (fa != Family::kMalloc && IsAlignedOp(b.alloc_op) != IsAlignedOp(e.op)) {
     AddProblem(ProblemKind::kMismatchedFamily, ps, e, &b,
-               absl::StrCat("allocated with ", OpLabel(b.alloc.op), ", released with ",
+               absl::StrCat("allocated with ", OpLabel(b.alloc_op), ", released with ",
                             OpLabel(e.op), " (alignment forms differ)"));
   }
-  if (IsSizedDelete(e.op) && e.size != b.alloc.size) {
+  if (IsSizedDelete(e.op) && e.size != b.size) {
     AddProblem(ProblemKind::kWrongSizedDelete, ps, e, &b,
-               absl::StrCat("delete size ", e.size, ", allocated ", b.alloc.size));
+               absl::StrCat("delete size ", e.size, ", allocated ", b.size));
   }
 }
 
 void ReplayEngine::FreeBlock(ProcessState& ps, Block& b, const EventRow& e) {
   if (b.in_backend) {
-    absl::Status s = backend_->Release(e, b.handle, b.alloc.seq);
+    absl::Status s = backend_->Release(e, b.handle, b.alloc_seq);
     if (!s.ok()) BackendError(e, s);
-    live_bytes_ -= b.alloc.size;
+    live_bytes_ -= b.size;
     --live_objects_;
     b.in_backend = false;
   }
   b.state = BlockState::kFreed;
-  b.release = Ref(e);
+  b.release_seq = e.seq;
   b.pending_thread = -1;
 }
 
@@ -491,16 +552,21 @@ void ReplayEngine::ReportLeaks() {
       }
     }
   }
-  std::sort(leaks.begin(), leaks.end(), [](const auto& a, const auto& b) {
-    return a.second->second.alloc.seq < b.second->second.alloc.seq;
-  });
+  // Only the kept ones need an order; the rest are counted.
+  auto by_seq = [](const auto& a, const auto& b) {
+    return a.second->second.alloc_seq < b.second->second.alloc_seq;
+  };
+  const size_t keep = std::min(leaks.size(), options_.max_problems);
+  std::partial_sort(leaks.begin(), leaks.begin() + static_cast<std::ptrdiff_t>(keep), leaks.end(),
+                    by_seq);
   for (const auto& [ps, entry] : leaks) {
     Problem p;
     p.kind = ProblemKind::kLeak;
     p.pid = ps->pid;
     p.addr = entry->first;
-    p.offending = entry->second.alloc;
-    p.allocation = entry->second.alloc;
+    p.allocation.seq = entry->second.alloc_seq;
+    p.allocation.size = entry->second.size;
+    p.offending = p.allocation;
     problems_.Add(std::move(p));
   }
 }
@@ -513,8 +579,9 @@ void ReplayEngine::AddProblem(ProblemKind k, const ProcessState& ps, const Event
   p.addr = e.addr;
   p.offending = Ref(e);
   if (b != nullptr) {
-    p.allocation = b->alloc;
-    if (b->state == BlockState::kFreed) p.first_release = b->release;
+    p.allocation.seq = b->alloc_seq;
+    p.allocation.size = b->size;
+    if (b->state == BlockState::kFreed) p.first_release.seq = b->release_seq;
     if (b->state == BlockState::kPending) {
       p.first_release = Ref(threads_[static_cast<size_t>(b->pending_thread)].release);
     }

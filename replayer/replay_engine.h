@@ -93,14 +93,18 @@ class ReplayEngine {
 
  private:
   enum class BlockState : uint8_t { kLive, kFreed, kPending };
+  // 40 bytes: the rest of each end's facts (time, thread, stack) is read
+  // back from the trace by seq for the few problems that are reported.
   struct Block {
-    uint64_t handle = 0;     // backend's handle; 0 with !in_backend
-    EventRef alloc{};
-    EventRef release{};      // seq 0 while live
+    uint64_t handle = 0;       // backend's handle; meaningful with in_backend
+    int64_t alloc_seq = 0;
+    uint64_t size = 0;         // bytes requested
+    int64_t release_seq = 0;   // 0 while live
+    int32_t pending_thread = -1;
+    Op alloc_op = Op::kMalloc;
     BlockState state = BlockState::kLive;
-    bool in_backend = false; // the backend holds it (replayed process, not inherited)
-    bool inherited = false;  // copied from the parent at fork: never a leak
-    int64_t pending_thread = -1;
+    bool in_backend = false;   // the backend holds it (replayed process, not inherited)
+    bool inherited = false;    // copied from the parent at fork: never a leak
   };
   struct ProcessState {
     int32_t pid = 0;
@@ -141,6 +145,8 @@ class ReplayEngine {
   void AddProblem(ProblemKind k, const ProcessState& ps, const EventRow& e, const Block* b,
                   std::string detail = {});
   void BackendError(const EventRow& e, const absl::Status& s);
+  // Fills the EventRefs of kept problems that only know their seq.
+  absl::Status ResolveRefs();
 
   TraceReader* reader_;
   EngineOptions options_;
