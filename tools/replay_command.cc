@@ -77,6 +77,14 @@ int RunReplay(const ReplayArgs& a) {
   }
   progress.Done();
   if (!run.ok()) return Fail(run.status());
+  if (!pid) {
+    absl::StatusOr<QueryCursor> q =
+        QueryCursor::Run(*reader, "SELECT count(DISTINCT pid) FROM processes");
+    if (q.ok() && q->Next() && q->Int(0) > 1) {
+      std::fprintf(stderr, "atr: note: the trace has %lld processes; replayed pid %d, the first "
+                   "(choose with --pid)\n", static_cast<long long>(q->Int(0)), run->summary.pid);
+    }
+  }
   int64_t id = 0;
   if (!a.no_store) {
     absl::StatusOr<int64_t> stored = replay::StoreReplay(a.path, *run);
