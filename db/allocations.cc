@@ -18,6 +18,7 @@ namespace {
 struct LiveBlock {
   int64_t alloc_seq;
   uint64_t size;
+  uint64_t slot;  // its entry's position in the window, counted since the pass began
 };
 
 // A realloc_release waiting for its thread's next event, which tells
@@ -56,7 +57,7 @@ class Pairing {
         }
         if (p.was_live) {
           ++stats_.releases;
-          ATR_RETURN_IF_ERROR(Close(p.block.alloc_seq, p.release_seq));
+          ATR_RETURN_IF_ERROR(Close(p.block, p.release_seq));
         }
       }
     }
@@ -76,7 +77,7 @@ class Pairing {
     }
     pending_.clear();
     for (auto& [pid, heap] : heaps_) {
-      for (auto& [addr, b] : heap.live) ATR_RETURN_IF_ERROR(Close(b.alloc_seq, 0));
+      for (auto& [addr, b] : heap.live) ATR_RETURN_IF_ERROR(Close(b, 0));
       stats_.leaked += static_cast<int64_t>(heap.live.size());
     }
     heaps_.clear();
@@ -96,18 +97,23 @@ class Pairing {
     return it->second;
   }
 
-  // Records the end of allocation alloc_seq (free_seq 0: never released).
-  // Rows are written in alloc_seq order through `window_`, so the table's
-  // pages fill up (release order would leave them about half empty).
-  absl::Status Close(int64_t alloc_seq, int64_t free_seq) {
-    auto it = std::lower_bound(window_.begin(), window_.end(), alloc_seq,
-                               [](const WindowEntry& e, int64_t s) { return e.alloc_seq < s; });
-    if (it == window_.end() || it->alloc_seq != alloc_seq) {
-      return Emit(alloc_seq, free_seq);  // detached from the window: out of order
+  // Records the end of allocation b (free_seq 0: never released). Rows are
+  // written in alloc_seq order through `window_`, so the table's pages fill
+  // up (release order would leave them about half empty). The block knows
+  // its window slot: O(1), no search (a binary search over the deque was
+  // 6% of Finish()).
+  absl::Status Close(const LiveBlock& b, int64_t free_seq) {
+    if (b.slot < window_base_) return Emit(b.alloc_seq, free_seq);  // detached: out of order
+    WindowEntry& e = window_[b.slot - window_base_];
+    if (e.alloc_seq != b.alloc_seq) {
+      return absl::InternalError("allocation pass: window slot does not match its block");
     }
-    it->free_seq = free_seq;
+    e.free_seq = free_seq;
     return Drain();
   }
+
+  // The slot the next Opened() entry takes.
+  uint64_t NextSlot() const { return window_base_ + window_.size(); }
 
   absl::Status Opened(int64_t alloc_seq) {
     window_.push_back({alloc_seq, kOpen});
@@ -115,6 +121,7 @@ class Pairing {
     // newer. Past the limit it is detached and written when it ends.
     while (window_.size() > max_window_) {
       window_.pop_front();
+      ++window_base_;
       ATR_RETURN_IF_ERROR(Drain());
     }
     return absl::OkStatus();
@@ -124,6 +131,7 @@ class Pairing {
     while (!window_.empty() && window_.front().free_seq != kOpen) {
       ATR_RETURN_IF_ERROR(Emit(window_.front().alloc_seq, window_.front().free_seq));
       window_.pop_front();
+      ++window_base_;
     }
     return absl::OkStatus();
   }
@@ -150,14 +158,15 @@ class Pairing {
       return absl::OkStatus();
     }
     ProcessHeap& heap = Heap(pid);
-    auto [it, inserted] = heap.live.try_emplace(addr, LiveBlock{seq, size});
+    const LiveBlock block{seq, size, NextSlot()};
+    auto [it, inserted] = heap.live.try_emplace(addr, block);
     if (!inserted) {
       // The release of the old block was lost: it stays open-ended.
       ++stats_.reacquired_live;
       ++stats_.leaked;
       live_bytes_ -= it->second.size;
-      ATR_RETURN_IF_ERROR(Close(it->second.alloc_seq, 0));
-      it->second = LiveBlock{seq, size};
+      ATR_RETURN_IF_ERROR(Close(it->second, 0));
+      it->second = block;
     }
     ++stats_.allocations;
     stats_.allocated_bytes += size;
@@ -190,7 +199,7 @@ class Pairing {
     }
     if (!was_live) return absl::OkStatus();
     ++stats_.releases;
-    return Close(block.alloc_seq, seq);
+    return Close(block, seq);
   }
 
   void CountMiss(const ProcessHeap& heap, uint64_t addr) {
@@ -214,7 +223,7 @@ class Pairing {
     if (it == heaps_.end()) return absl::OkStatus();
     for (auto& [addr, b] : it->second.live) {
       live_bytes_ -= b.size;
-      ATR_RETURN_IF_ERROR(Close(b.alloc_seq, 0));
+      ATR_RETURN_IF_ERROR(Close(b, 0));
     }
     stats_.leaked += static_cast<int64_t>(it->second.live.size());
     it->second.live.clear();
@@ -230,6 +239,7 @@ class Pairing {
   size_t max_window_;  // entries (16 bytes each)
   BatchInserter* out_;
   std::deque<WindowEntry> window_;  // allocations from the oldest unwritten one, by alloc_seq
+  uint64_t window_base_ = 0;        // slot of window_.front()
   absl::flat_hash_map<int32_t, int32_t> parents_;  // pid -> traced parent pid
   absl::flat_hash_map<int32_t, ProcessHeap> heaps_;
   absl::flat_hash_map<int64_t, PendingRealloc> pending_;  // by events.thread

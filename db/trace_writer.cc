@@ -99,9 +99,19 @@ struct TraceWriter::State {
     return absl::OkStatus();
   }
 
+  // The last thread looked up: consecutive events mostly share it.
+  uint64_t last_thread_key = 0;
+  int64_t last_thread_id = 0;  // 0: none cached yet
+
   absl::StatusOr<int64_t> ThreadId(int32_t pid, int32_t tid) {
-    auto [it, inserted] = thread_ids.try_emplace(ThreadKey(pid, tid), 0);
-    if (!inserted) return it->second;
+    const uint64_t key = ThreadKey(pid, tid);
+    if (key == last_thread_key && last_thread_id != 0) return last_thread_id;
+    auto [it, inserted] = thread_ids.try_emplace(key, 0);
+    if (!inserted) {
+      last_thread_key = key;
+      last_thread_id = it->second;
+      return it->second;
+    }
     SqlStatement& st = thread_insert;
     st.BindInt64(1, pid);
     st.BindInt64(2, tid);

@@ -1,8 +1,11 @@
 #include "recorder/collector/collector.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "recorder/collector/spool_dir.h"
@@ -29,16 +32,98 @@ struct Collector::ThreadState {
   bool dirty = true;
 };
 
+// Inserts batches of event rows (sorted by seq) on its own thread, so
+// SQLite's b-tree work overlaps the decoding of the next batch. At most
+// kMaxQueued batches wait: the collector's memory stays bounded when SQLite
+// is the slower side (Push blocks). The first error stops the inserts and
+// is returned by every later Push/Wait.
+class Collector::EventPipe {
+ public:
+  EventPipe(TraceWriter* writer, std::mutex* writer_mu)
+      : writer_(writer), writer_mu_(writer_mu), thread_([this] { Run(); }) {}
+  ~EventPipe() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  absl::Status Push(std::vector<EventRow>&& batch) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return queue_.size() < kMaxQueued || !status_.ok(); });
+    if (!status_.ok()) return status_;
+    queue_.push_back(std::move(batch));
+    cv_.notify_all();
+    return absl::OkStatus();
+  }
+
+  // Returns once every pushed batch is inserted (or failed).
+  absl::Status Wait() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return (queue_.empty() && !busy_) || !status_.ok(); });
+    return status_;
+  }
+
+  // An emptied vector with its capacity, for the next batch.
+  std::vector<EventRow> TakeSpare() {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::move(spare_);
+  }
+
+ private:
+  static constexpr size_t kMaxQueued = 2;
+
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (true) {
+      cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and nothing left
+      std::vector<EventRow> batch = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      l.unlock();
+      absl::Status s;
+      {
+        std::lock_guard<std::mutex> w(*writer_mu_);
+        s = writer_->AddEvents(batch);
+      }
+      batch.clear();
+      l.lock();
+      busy_ = false;
+      spare_ = std::move(batch);
+      if (!s.ok() && status_.ok()) status_ = s;
+      cv_.notify_all();
+    }
+  }
+
+  TraceWriter* writer_;
+  std::mutex* writer_mu_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<EventRow>> queue_;
+  std::vector<EventRow> spare_;
+  bool busy_ = false;
+  bool stop_ = false;
+  absl::Status status_;
+  std::thread thread_;  // last: starts after the fields it uses
+};
+
 // Writes new frames and stack nodes as the interner creates them, and keeps
 // the frames to symbolize, per module.
 class Collector::FrameSink : public StackSink {
  public:
-  explicit FrameSink(TraceWriter* w) : writer_(w) {}
+  FrameSink(TraceWriter* w, std::mutex* writer_mu) : writer_(w), writer_mu_(writer_mu) {}
   void OnNewFrame(FrameId id, int64_t module_id, uint64_t rel_pc) override {
-    Note(writer_->PutFrame({.id = id, .module_id = module_id, .rel_pc = rel_pc}));
+    {
+      std::lock_guard<std::mutex> l(*writer_mu_);
+      Note(writer_->PutFrame({.id = id, .module_id = module_id, .rel_pc = rel_pc}));
+    }
     if (module_id != 0) frames_by_module[module_id].push_back({id, rel_pc});
   }
   void OnNewStackNode(StackId id, StackId parent, FrameId frame) override {
+    std::lock_guard<std::mutex> l(*writer_mu_);
     Note(writer_->AddStackNode({.id = id, .parent = parent, .frame = frame}));
   }
   absl::Status TakeStatus() { return std::exchange(status_, absl::OkStatus()); }
@@ -48,14 +133,16 @@ class Collector::FrameSink : public StackSink {
 
  private:
   TraceWriter* writer_;
+  std::mutex* writer_mu_;
   absl::Status status_;
 };
 
 Collector::Collector(TraceWriter* writer, CollectorOptions options)
     : writer_(writer),
       options_(options),
-      frame_sink_(std::make_unique<FrameSink>(writer)),
-      interner_(frame_sink_.get()) {}
+      frame_sink_(std::make_unique<FrameSink>(writer, &writer_mu_)),
+      interner_(frame_sink_.get()),
+      event_pipe_(std::make_unique<EventPipe>(writer, &writer_mu_)) {}
 
 Collector::~Collector() = default;
 
@@ -165,6 +252,7 @@ absl::Status Collector::OnProcess(ProcessImage& p, const SpoolRecord& r) {
       }
     }
   }
+  std::lock_guard<std::mutex> l(writer_mu_);
   return writer_->PutProcess(p.row);
 }
 
@@ -183,6 +271,7 @@ void Collector::OnModule(ProcessImage& p, const SpoolRecord& r) {
     if (it != module_rows_.end()) {
       ModuleRow row{.id = it->second, .pid = p.pid, .path = path, .bias = m.bias, .lo = m.lo,
                     .hi = m.hi, .unloaded_seq = static_cast<int64_t>(m.seq)};
+      std::lock_guard<std::mutex> l(writer_mu_);
       frame_sink_->Note(writer_->PutModule(row));
       module_rows_.erase(it);
     }
@@ -197,6 +286,7 @@ void Collector::OnModule(ProcessImage& p, const SpoolRecord& r) {
   // library mapped into many processes gets its frames symbolized once.
   p.modules.Load({.id = canonical, .bias = m.bias, .lo = m.lo, .hi = m.hi});
   module_rows_[{p.pid, m.lo}] = row_id;
+  std::lock_guard<std::mutex> l(writer_mu_);
   frame_sink_->Note(writer_->PutModule(row));
 }
 
@@ -291,7 +381,8 @@ absl::Status Collector::FlushEvents() {
   if (pending_.empty()) return absl::OkStatus();
   std::sort(pending_.begin(), pending_.end(),
             [](const EventRow& a, const EventRow& b) { return a.seq < b.seq; });
-  absl::Status s = writer_->AddEvents(pending_);
+  absl::Status s = event_pipe_->Push(std::move(pending_));
+  pending_ = event_pipe_->TakeSpare();
   pending_.clear();
   return s;
 }
@@ -305,6 +396,8 @@ void Collector::SetRootExit(int32_t pid, std::optional<int32_t> status,
 
 absl::Status Collector::WriteMetadata() {
   if (auto s = FlushEvents(); !s.ok()) return s;
+  // From here on the writer is used by this thread only.
+  if (auto s = event_pipe_->Wait(); !s.ok()) return s;
   // The root's last image is what waitpid reported on.
   ProcessImage* root = nullptr;
   for (auto& img : images_) {

@@ -13,12 +13,17 @@
 //   c.Drain(/*final=*/true);           // truncated tails become errors in stats
 //   c.WriteMetadata();                 // processes, threads, meta counters
 //
-// Not thread-safe: one collector per trace, driven by one thread.
+// Not thread-safe: one collector per trace, driven by one thread. Inside,
+// event rows are inserted by a second thread (SQLite's inserts and the
+// decoding overlap on two cores); every call that returns leaves nothing of
+// it running except event inserts, and WriteMetadata() waits for those, so
+// the writer is the caller's again once WriteMetadata() returns.
 #ifndef ATR_RECORDER_COLLECTOR_COLLECTOR_H_
 #define ATR_RECORDER_COLLECTOR_COLLECTOR_H_
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -86,6 +91,7 @@ class Collector {
   struct ProcessImage;
   struct ThreadState;
   class FrameSink;
+  class EventPipe;
 
   absl::Status ConsumeChunk(ProcessImage& p, const SpoolChunk& chunk);
   absl::Status OnProcess(ProcessImage& p, const SpoolRecord& r);
@@ -98,6 +104,9 @@ class Collector {
   int64_t CanonicalModuleId(const std::string& path);
 
   TraceWriter* writer_;
+  // Held around every writer call: the event pipe's thread inserts events
+  // through the same (single-threaded) SQLite connection.
+  std::mutex writer_mu_;
   CollectorOptions options_;
   CollectorStats stats_;
   std::unique_ptr<FrameSink> frame_sink_;
@@ -113,6 +122,7 @@ class Collector {
   absl::flat_hash_map<std::pair<int32_t, int32_t>, std::unique_ptr<ThreadState>> threads_;
   absl::flat_hash_set<StackId> stacks_seen_;
   std::vector<EventRow> pending_;  // decoded events not yet written, any order
+  std::unique_ptr<EventPipe> event_pipe_;  // declared last: its thread stops first
   std::vector<FrameId> scratch_frames_;
   int32_t root_pid_ = 0;
   std::optional<int32_t> root_status_, root_signal_;
