@@ -34,6 +34,13 @@ bool RegisterCommand(int order, CommandRegistrar registrar) {
 
 void SetBody(CLI::App* sub, CommandBody body) { Bodies()[sub] = std::move(body); }
 
+void AddReportFlags(CLI::App* sub, ReportFlags* flags) {
+  auto* json = sub->add_flag("--json", flags->json,
+                             "Machine-readable JSON (field names in docs/queries.md)");
+  auto* csv = sub->add_flag("--csv", flags->csv, "Comma-separated values, one row per line");
+  json->excludes(csv);
+}
+
 int Fail(const absl::Status& status) { return Fail(std::string(status.message())); }
 
 int Fail(const std::string& message) {

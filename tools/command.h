@@ -16,6 +16,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "analysis/format/report_table.h"
 
 namespace atr::cli {
 
@@ -36,6 +37,16 @@ int Fail(const std::string& message);
 // The arguments after the first "--" on atr's command line, verbatim (the
 // command `atr record` runs).
 std::vector<std::string>& ArgsAfterDashDash();
+
+// --json / --csv, shared by every report.
+struct ReportFlags {
+  bool json = false;
+  bool csv = false;
+  OutputFormat format() const {
+    return json ? OutputFormat::kJson : csv ? OutputFormat::kCsv : OutputFormat::kText;
+  }
+};
+void AddReportFlags(CLI::App* sub, ReportFlags* flags);
 
 // Writes a report to stdout, or to `path` if not empty ("-" is stdout).
 int WriteOutput(const std::string& text, const std::string& path);

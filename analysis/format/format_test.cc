@@ -36,3 +36,25 @@ TEST(FormatTest, BytesCountsDurations) {
 
 }  // namespace
 }  // namespace atr
+
+#include "analysis/format/report_table.h"
+
+namespace atr {
+namespace {
+
+TEST(ReportTableTest, RendersTextJsonAndCsvFromOneTable) {
+  ReportTable t({{"site", Column::kText}, {"bytes", Column::kBytes}, {"share", Column::kPercent}});
+  t.AddRow({Cell::Text("load_config, \"x\""), Cell::Int(4096), Cell::Real(0.5)});
+  t.AddRow({Cell::Text("main"), Cell::Null(), Cell::Real(0.25)});
+  EXPECT_EQ(t.RenderText(),
+            "site                 bytes  share\n"
+            "load_config, \"x\"  4.00 KiB  50.0%\n"
+            "main                     -  25.0%\n");
+  EXPECT_EQ(t.RenderCsv(), "site,bytes,share\n\"load_config, \"\"x\"\"\",4096,0.5\nmain,,0.25\n");
+  EXPECT_EQ(t.RenderJson(),
+            "[{\"site\":\"load_config, \\\"x\\\"\",\"bytes\":4096,\"share\":0.5},"
+            "{\"site\":\"main\",\"bytes\":null,\"share\":0.25}]\n");
+}
+
+}  // namespace
+}  // namespace atr

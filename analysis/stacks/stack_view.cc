@@ -73,7 +73,10 @@ absl::StatusOr<const StackView*> StackViews::Get(int64_t stack_id) {
       l.module = module;
       l.rel_pc = f->row.rel_pc;
       l.inlined = inlined;
-      l.runtime = runtime_module || IsRuntimeFunction(l.function);
+      // Standard-library templates inlined into user code carry short,
+      // unqualified names ("allocate"): their headers give them away.
+      l.runtime = runtime_module || IsRuntimeFunction(l.function) ||
+                  l.file.starts_with("/usr/include/") || l.file.starts_with("/usr/lib/gcc/");
       view->lines.push_back(std::move(l));
     };
     // Innermost first: the frame's own symbol, then the calls it was

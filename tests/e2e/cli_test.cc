@@ -88,5 +88,18 @@ TEST(CliTest, ImportOfAMissingSpoolFails) {
   EXPECT_EQ(Lines(r.err), 1) << r.err;
 }
 
+// `cmake --install` puts atr, its preload library and the demo's example
+// where an installed atr finds them.
+TEST(CliTest, InstalledAtrFindsItsPreloadLibraryAndExample) {
+  TempDir prefix;
+  CommandResult inst = RunCommand({"cmake", "--install", BuildDir(), "--prefix", prefix.path()});
+  ASSERT_EQ(inst.exit_code, 0) << inst.err;
+  TempDir work;
+  CommandResult r = RunCommand({prefix.path() + "/bin/atr", "demo", "--dir", work.path(),
+                                "--requests", "200"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("load_config"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace atr::testing

@@ -47,8 +47,8 @@ TEST(RecordTest, ExampleCountsAndLeaksAreExactAndRepeatable) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     TraceReader reader = OpenTrace(trace);
     EXPECT_TRUE(reader.complete());
-    // 48-byte `new`s: 2000 requests x 24 tokens, 500 x 4 worker tokens and
-    // one session per 16 requests.
+    // 48-byte `new`s: 2000 requests x 24 tokens and one session per 16
+    // requests.
     int64_t tokens = QueryInt(reader, "SELECT count(*) FROM events WHERE op = 20 AND size = 48 "
                                       "AND stack IS NOT NULL");
     std::vector<int64_t> got = {
@@ -62,7 +62,7 @@ TEST(RecordTest, ExampleCountsAndLeaksAreExactAndRepeatable) {
     EXPECT_EQ(got[0], 20);      // leaked blocks: requests 0, 100, ..., 1900
     EXPECT_EQ(got[1], 20 * 200);
     EXPECT_GE(got[2], 2);       // main + worker
-    EXPECT_EQ(tokens, 2000 * 24 + 500 * 4 + 2000 / 16);
+    EXPECT_EQ(tokens, 2000 * 24 + 2000 / 16);
     if (run == 0) first = got;
     else EXPECT_EQ(got, first);
   }

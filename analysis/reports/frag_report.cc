@@ -1,0 +1,436 @@
+#include "analysis/reports/frag_report.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "allocator/config.h"
+#include "allocator/size_classes.h"
+#include "analysis/format/json_writer.h"
+#include "analysis/format/report_table.h"
+#include "analysis/format/text_table.h"
+#include "db/query.h"
+#include "replayer/builtin_replay.h"
+#include "replayer/replay_store.h"
+
+namespace atr {
+
+const char kPinningByStackSql[] =
+    "SELECT a.stack, b.span_address, s.object_size, s.free_bytes, s.live_objects, "
+    "b.allocation_id, p.free_seq "
+    "FROM replay_blame b "
+    "JOIN replay_spans s ON s.replay_id = b.replay_id AND s.span_address = b.span_address "
+    "CROSS JOIN event_log a ON a.seq = b.allocation_id "
+    "LEFT JOIN allocation_pairs p ON p.alloc_seq = b.allocation_id "
+    "WHERE b.replay_id = ?1";
+
+namespace {
+
+std::string Bind(std::string sql, const std::vector<int64_t>& args) {
+  for (size_t i = args.size(); i-- > 0;) {
+    std::string key = absl::StrCat("?", i + 1);
+    for (size_t p; (p = sql.find(key)) != std::string::npos;) {
+      sql.replace(p, key.size(), std::to_string(args[i]));
+    }
+  }
+  return sql;
+}
+
+// Site labels, cached per stack.
+class Sites {
+ public:
+  explicit Sites(TraceReader* r) : views_(r) {}
+  absl::StatusOr<std::string> Label(int64_t stack) {
+    if (stack == 0) return std::string("(no stack)");
+    absl::StatusOr<const StackView*> v = views_.Get(stack);
+    if (!v.ok()) return v.status();
+    return (*v)->site_label;
+  }
+  absl::StatusOr<StackView> View(int64_t stack) {
+    if (stack == 0) return StackView{};
+    absl::StatusOr<const StackView*> v = views_.Get(stack);
+    if (!v.ok()) return v.status();
+    return **v;
+  }
+
+ private:
+  StackViews views_;
+};
+
+double Median(std::vector<int64_t>& v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return static_cast<double>(v[v.size() / 2]);
+}
+
+absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
+                           int32_t* pid, int64_t* last_seq) {
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
+      reader, Bind("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq FROM replays "
+                   "WHERE id = ?1",
+                   {replay}));
+  if (!q.ok()) return q.status();
+  if (!q->Next()) {
+    if (!q->status().ok()) return q->status();
+    return absl::NotFoundError(absl::StrCat(reader.path(), ": no replay with id ", replay));
+  }
+  r->config = q->Text(0);
+  *pid = static_cast<int32_t>(q->Int(1));
+  r->peak.seq = q->IsNull(3) ? q->Int(2) : q->Int(3);
+  *last_seq = q->Int(4);
+  absl::StatusOr<QueryCursor> s = QueryCursor::Run(
+      reader, Bind("SELECT seq, live_bytes, internal_waste_bytes, free_slot_bytes, cached_bytes, "
+                   "retained_bytes, released_bytes, resident_bytes, mapped_bytes "
+                   "FROM replay_samples WHERE replay_id = ?1 "
+                   "ORDER BY resident_bytes DESC, kind = 'peak_resident' DESC, seq LIMIT 1",
+                   {replay}));
+  if (!s.ok()) return s.status();
+  if (s->Next()) {
+    FragBreakdown& b = r->peak;
+    b.live = s->Int(1);
+    b.internal_waste = s->Int(2);
+    b.free_slots = s->Int(3);
+    b.cached = s->Int(4);
+    b.retained = s->Int(5);
+    b.released = s->Int(6);
+    b.resident = s->Int(7);
+    b.mapped = s->Int(8);
+    b.fragmentation = b.resident ? 1.0 - static_cast<double>(b.live) / b.resident : 0;
+  }
+  return s->status();
+}
+
+absl::Status ComputePinning(TraceReader& reader, Sites& sites, const FragOptions& o,
+                            int64_t last_seq, FragReport* r) {
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, Bind(kPinningByStackSql, {r->replay_id}));
+  if (!q.ok()) return q.status();
+  struct Acc {
+    double pinned = 0;
+    absl::flat_hash_set<int64_t> spans;
+    int64_t objects = 0, never_freed = 0;
+    std::vector<int64_t> ages;
+    absl::flat_hash_map<int64_t, double> by_stack;
+  };
+  absl::flat_hash_map<std::string, Acc> acc;
+  struct SpanLife {
+    int64_t object_size = 0;
+    int64_t min_life = INT64_MAX, max_life = 0;
+  };
+  absl::flat_hash_map<int64_t, SpanLife> spans;
+  while (q->Next()) {
+    int64_t stack = q->Int(0), span = q->Int(1), object_size = q->Int(2);
+    double share = q->Int(4) ? static_cast<double>(q->Int(3)) / q->Int(4) : 0;
+    int64_t id = q->Int(5);
+    bool freed = !q->IsNull(6);
+    absl::StatusOr<std::string> label = sites.Label(stack);
+    if (!label.ok()) return label.status();
+    Acc& a = acc[*label];
+    a.pinned += share;
+    a.spans.insert(span);
+    ++a.objects;
+    if (!freed) ++a.never_freed;
+    a.ages.push_back(r->peak.seq - id);
+    a.by_stack[stack] += share;
+    r->attributed_bytes += share;
+    SpanLife& sl = spans[span];
+    sl.object_size = object_size;
+    int64_t life = std::max<int64_t>(1, (freed ? q->Int(6) : last_seq + 1) - id);
+    sl.min_life = std::min(sl.min_life, life);
+    sl.max_life = std::max(sl.max_life, life);
+  }
+  if (!q->status().ok()) return q->status();
+  for (auto& [label, a] : acc) {
+    PinningSite p;
+    p.site = label;
+    p.pinned_bytes = a.pinned;
+    p.spans = static_cast<int64_t>(a.spans.size());
+    p.live_objects = a.objects;
+    p.median_age_events = Median(a.ages);
+    p.never_freed_share = a.objects ? static_cast<double>(a.never_freed) / a.objects : 0;
+    double best = -1;
+    for (const auto& [stack, bytes] : a.by_stack) {
+      if (bytes > best || (bytes == best && stack < p.top_stack)) {
+        best = bytes;
+        p.top_stack = stack;
+      }
+    }
+    r->pinning.push_back(std::move(p));
+  }
+  std::sort(r->pinning.begin(), r->pinning.end(), [](const PinningSite& a, const PinningSite& b) {
+    return a.pinned_bytes != b.pinned_bytes ? a.pinned_bytes > b.pinned_bytes : a.site < b.site;
+  });
+  if (static_cast<int64_t>(r->pinning.size()) > o.limit) r->pinning.resize(o.limit);
+  for (PinningSite& p : r->pinning) {
+    absl::StatusOr<StackView> v = sites.View(p.top_stack);
+    if (!v.ok()) return v.status();
+    p.stack = std::move(*v);
+  }
+  // Lifetime mixing: spans grouped by object size.
+  absl::flat_hash_map<int64_t, std::pair<int64_t, double>> mixing;
+  for (const auto& [span, sl] : spans) {
+    auto& m = mixing[sl.object_size];
+    ++m.first;
+    m.second += std::log10(static_cast<double>(sl.max_life) / static_cast<double>(sl.min_life));
+  }
+  for (const auto& [size, m] : mixing) {
+    r->mixing.push_back({size, m.first, m.second / static_cast<double>(m.first)});
+  }
+  std::sort(r->mixing.begin(), r->mixing.end(), [](const MixingClass& a, const MixingClass& b) {
+    return a.mixing_decades != b.mixing_decades ? a.mixing_decades > b.mixing_decades
+                                                : a.class_size < b.class_size;
+  });
+  if (static_cast<int64_t>(r->mixing.size()) > o.limit) r->mixing.resize(o.limit);
+  return absl::OkStatus();
+}
+
+absl::Status ComputeWaste(TraceReader& reader, Sites& sites, const FragOptions& o, int32_t pid,
+                          FragReport* r) {
+  absl::StatusOr<alloc::Config> cfg = alloc::ParseSerializedConfig(r->config);
+  if (!cfg.ok()) return cfg.status();
+  absl::StatusOr<alloc::SizeClasses> classes = alloc::SizeClasses::Create(*cfg);
+  if (!classes.ok()) return classes.status();
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
+      reader,
+      Bind("SELECT a.stack, a.size, CASE WHEN a.op IN (6, 7, 8, 24, 25, 26, 27) THEN a.arg "
+           "ELSE 0 END, count(*) "
+           "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq "
+           "WHERE p.alloc_seq <= ?1 AND (p.free_seq IS NULL OR p.free_seq > ?1) "
+           "AND a.thread IN (SELECT id FROM threads WHERE pid = ?2) GROUP BY 1, 2, 3",
+           {r->peak.seq, pid}));
+  if (!q.ok()) return q.status();
+  struct ClassAcc {
+    int64_t objects = 0, waste = 0;
+    absl::flat_hash_map<std::string, int64_t> by_site;
+  };
+  absl::flat_hash_map<int64_t, ClassAcc> by_class;
+  while (q->Next()) {
+    int64_t size = q->Int(1), align = q->Int(2), n = q->Int(3);
+    uint32_t cls = classes->ClassFor(static_cast<uint64_t>(std::max<int64_t>(size, 1)),
+                                     static_cast<uint64_t>(align));
+    if (cls == 0) continue;  // large object: page-rounded, not a size class
+    int64_t class_size = classes->info(cls).size;
+    absl::StatusOr<std::string> label = sites.Label(q->Int(0));
+    if (!label.ok()) return label.status();
+    ClassAcc& c = by_class[class_size];
+    c.objects += n;
+    c.waste += (class_size - size) * n;
+    c.by_site[*label] += (class_size - size) * n;
+  }
+  if (!q->status().ok()) return q->status();
+  for (const auto& [size, c] : by_class) {
+    WasteClass w{size, c.objects, c.waste, ""};
+    int64_t best = -1;
+    for (const auto& [site, waste] : c.by_site) {
+      if (waste > best || (waste == best && site < w.top_site)) {
+        best = waste;
+        w.top_site = site;
+      }
+    }
+    if (w.waste_bytes > 0) r->waste.push_back(std::move(w));
+  }
+  std::sort(r->waste.begin(), r->waste.end(), [](const WasteClass& a, const WasteClass& b) {
+    return a.waste_bytes != b.waste_bytes ? a.waste_bytes > b.waste_bytes
+                                          : a.class_size < b.class_size;
+  });
+  if (static_cast<int64_t>(r->waste.size()) > o.limit) r->waste.resize(o.limit);
+  return absl::OkStatus();
+}
+
+absl::Status ComputeSurvivors(TraceReader& reader, Sites& sites, const FragOptions& o, int32_t pid,
+                              FragReport* r) {
+  r->survivor_window = std::max<int64_t>(1, r->peak.seq / 10);
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
+      reader,
+      Bind("SELECT a.stack, count(*), sum(a.size) "
+           "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq "
+           "WHERE p.alloc_seq > ?1 - ?2 AND p.alloc_seq <= ?1 "
+           "AND (p.free_seq IS NULL OR p.free_seq > ?1) "
+           "AND a.thread IN (SELECT id FROM threads WHERE pid = ?3) GROUP BY 1",
+           {r->peak.seq, r->survivor_window, pid}));
+  if (!q.ok()) return q.status();
+  absl::flat_hash_map<std::string, SurvivorSite> by_site;
+  while (q->Next()) {
+    absl::StatusOr<std::string> label = sites.Label(q->Int(0));
+    if (!label.ok()) return label.status();
+    SurvivorSite& s = by_site[*label];
+    s.site = *label;
+    s.objects += q->Int(1);
+    s.bytes += q->Int(2);
+  }
+  if (!q->status().ok()) return q->status();
+  for (auto& [label, s] : by_site) r->survivors.push_back(std::move(s));
+  std::sort(r->survivors.begin(), r->survivors.end(),
+            [](const SurvivorSite& a, const SurvivorSite& b) {
+              return a.bytes != b.bytes ? a.bytes > b.bytes : a.site < b.site;
+            });
+  if (static_cast<int64_t>(r->survivors.size()) > o.limit) r->survivors.resize(o.limit);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<int64_t>> LatestSnapshotReplay(TraceReader& reader) {
+  absl::StatusOr<QueryCursor> has = QueryCursor::Run(
+      reader, "SELECT count(*) FROM sqlite_master WHERE name = 'replays'");
+  if (!has.ok()) return has.status();
+  if (!has->Next() || has->Int(0) == 0) return std::optional<int64_t>();
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
+      reader, "SELECT max(id) FROM replays WHERE allocator = 'builtin' AND snapshot_seq > 0");
+  if (!q.ok()) return q.status();
+  if (q->Next() && !q->IsNull(0)) return std::optional<int64_t>(q->Int(0));
+  return std::optional<int64_t>();
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool progress) {
+  {
+    absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
+    if (!reader.ok()) return reader.status();
+    absl::StatusOr<std::optional<int64_t>> id = LatestSnapshotReplay(*reader);
+    if (!id.ok()) return id.status();
+    if (id->has_value()) return **id;
+  }
+  absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
+  if (!reader.ok()) return reader.status();
+  replay::BuiltinReplayOptions options;
+  absl::StatusOr<replay::ReplayRun> run = replay::RunBuiltinReplay(&*reader, options);
+  if (!run.ok()) return run.status();
+  return replay::StoreReplay(trace_path, *run);
+}
+
+absl::StatusOr<FragReport> ComputeFrag(TraceReader& reader, const FragOptions& o) {
+  FragReport r;
+  if (o.replay_id) {
+    r.replay_id = *o.replay_id;
+  } else {
+    absl::StatusOr<std::optional<int64_t>> id = LatestSnapshotReplay(reader);
+    if (!id.ok()) return id.status();
+    if (!id->has_value()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(reader.path(), ": no built-in replay with a span snapshot (run atr replay)"));
+    }
+    r.replay_id = **id;
+  }
+  int32_t pid = 0;
+  int64_t last_seq = 0;
+  if (auto s = LoadBreakdown(reader, r.replay_id, &r, &pid, &last_seq); !s.ok()) return s;
+  Sites sites(&reader);
+  if (auto s = ComputePinning(reader, sites, o, last_seq, &r); !s.ok()) return s;
+  if (auto s = ComputeWaste(reader, sites, o, pid, &r); !s.ok()) return s;
+  if (auto s = ComputeSurvivors(reader, sites, o, pid, &r); !s.ok()) return s;
+  return r;
+}
+
+std::string RenderFragText(const FragReport& r) {
+  const FragBreakdown& b = r.peak;
+  std::string out = absl::StrCat(
+      "Fragmentation at the peak of modelled resident memory (replay ", r.replay_id, ", seq ",
+      b.seq, "): ", FormatBytes(b.resident), " resident for ", FormatBytes(b.live), " live, ",
+      static_cast<int>(std::lround(b.fragmentation * 100)), "% fragmentation\n\n");
+  auto pct = [&](int64_t v) {
+    return b.resident ? absl::StrCat(std::lround(100.0 * v / b.resident), "%") : std::string("-");
+  };
+  TextTable t({"", "bytes", "of resident"}, {Align::kLeft, Align::kRight, Align::kRight});
+  t.AddRow({"live (requested)", FormatBytes(b.live), pct(b.live)});
+  t.AddRow({"internal waste (class rounding)", FormatBytes(b.internal_waste), pct(b.internal_waste)});
+  t.AddRow({"free slots in partly used spans", FormatBytes(b.free_slots), pct(b.free_slots)});
+  t.AddRow({"cached in thread caches", FormatBytes(b.cached), pct(b.cached)});
+  t.AddRow({"free pages retained", FormatBytes(b.retained), pct(b.retained)});
+  t.AddRow({"released to the OS (not resident)", FormatBytes(b.released), ""});
+  out += t.Render();
+
+  absl::StrAppend(&out, "\nPinning sites: whose live objects keep partly used spans (",
+                  FormatBytes(static_cast<int64_t>(r.attributed_bytes)),
+                  " of free slots attributed)\n");
+  if (r.pinning.empty()) out += "  (no partly used spans at the peak)\n";
+  for (size_t i = 0; i < r.pinning.size(); ++i) {
+    const PinningSite& p = r.pinning[i];
+    absl::StrAppend(&out, "\n#", i + 1, "  ", FormatBytes(static_cast<int64_t>(p.pinned_bytes)),
+                    " pinned in ", p.spans, " spans by ", p.live_objects, " live objects  ",
+                    p.site, "\n    median age ", static_cast<int64_t>(p.median_age_events),
+                    " events, ", std::lround(p.never_freed_share * 100),
+                    "% never freed\n");
+    out += RenderStackText(p.stack, "    ");
+  }
+  if (!r.waste.empty()) {
+    out += "\nSize classes with the most internal waste\n";
+    TextTable w({"class", "objects", "waste", "fed mostly by"},
+                {Align::kRight, Align::kRight, Align::kRight, Align::kLeft});
+    for (const WasteClass& c : r.waste) {
+      w.AddRow({FormatBytes(c.class_size), FormatCount(c.objects), FormatBytes(c.waste_bytes),
+                c.top_site});
+    }
+    out += w.Render();
+  }
+  if (!r.survivors.empty()) {
+    absl::StrAppend(&out, "\nPeak survivors: allocated in the ", r.survivor_window,
+                    " events before the peak, still live after it\n");
+    TextTable s({"objects", "bytes", "site"}, {Align::kRight, Align::kRight, Align::kLeft});
+    for (const SurvivorSite& v : r.survivors) {
+      s.AddRow({FormatCount(v.objects), FormatBytes(v.bytes), v.site});
+    }
+    out += s.Render();
+  }
+  if (!r.mixing.empty()) {
+    out += "\nLifetime mixing in partly used spans (decades between span-mates' lifetimes)\n";
+    TextTable m({"class", "spans", "mixing"}, {Align::kRight, Align::kRight, Align::kRight});
+    for (const MixingClass& c : r.mixing) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%.1f", c.mixing_decades);
+      m.AddRow({FormatBytes(c.class_size), FormatCount(c.spans), buf});
+    }
+    out += m.Render();
+  }
+  return out;
+}
+
+std::string RenderFragJson(const FragReport& r) {
+  JsonWriter j;
+  j.BeginObject();
+  j.Key("replay_id").Int(r.replay_id);
+  const FragBreakdown& b = r.peak;
+  j.Key("peak").BeginObject();
+  j.Key("seq").Int(b.seq).Key("live_bytes").Int(b.live).Key("internal_waste_bytes").Int(b.internal_waste);
+  j.Key("free_slot_bytes").Int(b.free_slots).Key("cached_bytes").Int(b.cached);
+  j.Key("retained_bytes").Int(b.retained).Key("released_bytes").Int(b.released);
+  j.Key("resident_bytes").Int(b.resident).Key("mapped_bytes").Int(b.mapped);
+  j.Key("fragmentation").Double(b.fragmentation);
+  j.EndObject();
+  j.Key("attributed_bytes").Double(r.attributed_bytes);
+  j.Key("pinning").BeginArray();
+  for (const PinningSite& p : r.pinning) {
+    j.BeginObject();
+    j.Key("site").String(p.site).Key("pinned_bytes").Double(p.pinned_bytes);
+    j.Key("spans").Int(p.spans).Key("live_objects").Int(p.live_objects);
+    j.Key("median_age_events").Double(p.median_age_events);
+    j.Key("never_freed_share").Double(p.never_freed_share);
+    j.Key("stack").Int(p.top_stack).Key("frames");
+    WriteStackJson(j, p.stack);
+    j.EndObject();
+  }
+  j.EndArray();
+  j.Key("waste_classes").BeginArray();
+  for (const WasteClass& c : r.waste) {
+    j.BeginObject().Key("class_size").Int(c.class_size).Key("objects").Int(c.objects);
+    j.Key("waste_bytes").Int(c.waste_bytes).Key("top_site").String(c.top_site).EndObject();
+  }
+  j.EndArray();
+  j.Key("survivor_window").Int(r.survivor_window);
+  j.Key("survivors").BeginArray();
+  for (const SurvivorSite& s : r.survivors) {
+    j.BeginObject().Key("site").String(s.site).Key("objects").Int(s.objects);
+    j.Key("bytes").Int(s.bytes).EndObject();
+  }
+  j.EndArray();
+  j.Key("mixing").BeginArray();
+  for (const MixingClass& m : r.mixing) {
+    j.BeginObject().Key("class_size").Int(m.class_size).Key("spans").Int(m.spans);
+    j.Key("mixing_decades").Double(m.mixing_decades).EndObject();
+  }
+  j.EndArray();
+  j.EndObject();
+  return j.str() + "\n";
+}
+
+}  // namespace atr

@@ -1,0 +1,46 @@
+#include "analysis/reports/top_report.h"
+
+#include "analysis/reports/site_groups.h"
+#include "db/query.h"
+
+namespace atr {
+
+absl::StatusOr<std::vector<SiteGroup>> TopSites(TraceReader& reader, TopMetric by) {
+  int64_t peak_seq = reader.MetaInt("alloc_peak_live_seq").value_or(0);
+  std::string sql = kTopByStackSql;
+  sql.replace(sql.find("?1"), 2, std::to_string(peak_seq));
+  sql.replace(sql.find("?1"), 2, std::to_string(peak_seq));
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, sql);
+  if (!q.ok()) return q.status();
+  StackViews views(&reader);
+  SiteGroups groups(&views, 4);
+  while (q->Next()) {
+    absl::Status s = groups.Add(q->Int(0), {q->Int(1), q->Int(2), q->Int(3), q->Int(4)});
+    if (!s.ok()) return s;
+  }
+  if (!q->status().ok()) return q->status();
+  return groups.SortedBy(static_cast<size_t>(by));
+}
+
+absl::StatusOr<ReportTable> ComputeTop(TraceReader& reader, const TopOptions& options) {
+  absl::StatusOr<std::vector<SiteGroup>> sites = TopSites(reader, options.by);
+  if (!sites.ok()) return sites.status();
+  ReportTable t({{"rank", Column::kId},
+                 {"calls", Column::kCount},
+                 {"bytes", Column::kBytes},
+                 {"peak_bytes", Column::kBytes},
+                 {"leaked_bytes", Column::kBytes},
+                 {"stacks", Column::kCount},
+                 {"top_stack", Column::kId},
+                 {"site", Column::kText}});
+  int64_t rank = 0;
+  for (const SiteGroup& g : *sites) {
+    if (options.limit != 0 && rank == options.limit) break;
+    t.AddRow({Cell::Int(++rank), Cell::Int(g.sums[0]), Cell::Int(g.sums[1]), Cell::Int(g.sums[2]),
+              Cell::Int(g.sums[3]), Cell::Int(g.stacks), Cell::Int(g.top_stack),
+              Cell::Text(g.site)});
+  }
+  return t;
+}
+
+}  // namespace atr

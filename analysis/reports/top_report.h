@@ -1,0 +1,42 @@
+// `atr top`: allocation sites ranked by calls, bytes allocated, bytes live
+// at the peak of live memory, or bytes leaked.
+//
+// One query over allocation_pairs joined to the allocating event
+// (kTopByStackSql, docs/queries.md), grouped by site in SiteGroups.
+#ifndef ATR_ANALYSIS_REPORTS_TOP_REPORT_H_
+#define ATR_ANALYSIS_REPORTS_TOP_REPORT_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "analysis/format/report_table.h"
+#include "analysis/reports/site_groups.h"
+#include "db/trace_reader.h"
+
+namespace atr {
+
+enum class TopMetric { kCalls = 0, kBytes = 1, kPeak = 2, kLeaked = 3 };
+
+struct TopOptions {
+  TopMetric by = TopMetric::kBytes;
+  int64_t limit = 20;  // 0 = all sites
+};
+
+// ?1 = the seq of peak live bytes.
+inline constexpr char kTopByStackSql[] =
+    "SELECT a.stack, count(*), sum(a.size), "
+    "sum(CASE WHEN p.alloc_seq <= ?1 AND (p.free_seq IS NULL OR p.free_seq > ?1) "
+    "THEN a.size ELSE 0 END), "
+    "sum(CASE WHEN p.free_seq IS NULL THEN a.size ELSE 0 END) "
+    "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq "
+    "GROUP BY a.stack";
+
+// Every site with sums {calls, bytes, peak_bytes, leaked_bytes}, ranked by `by`.
+absl::StatusOr<std::vector<SiteGroup>> TopSites(TraceReader& reader, TopMetric by);
+
+// Columns: rank, calls, bytes, peak_bytes, leaked_bytes, stacks, top_stack, site.
+absl::StatusOr<ReportTable> ComputeTop(TraceReader& reader, const TopOptions& options);
+
+}  // namespace atr
+
+#endif  // ATR_ANALYSIS_REPORTS_TOP_REPORT_H_
