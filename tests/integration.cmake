@@ -5,7 +5,9 @@ target_include_directories(atr_e2e_support PUBLIC ${PROJECT_SOURCE_DIR})
 atr_cc_test(NAME record_test SRCS e2e/record_test.cc
   DEPS atr_e2e_support atr::db LABELS integration)
 atr_cc_test(NAME cli_test SRCS e2e/cli_test.cc DEPS atr_e2e_support LABELS integration)
-foreach(t record_test cli_test)
+atr_cc_test(NAME explain_test SRCS e2e/explain_test.cc
+  DEPS atr_e2e_support atr::db LABELS integration)
+foreach(t record_test cli_test explain_test)
   add_dependencies(${t} atr atr_preload session_server rec_crash rec_fork rec_threads rec_dlopen
     rec_plugin)
 endforeach()

@@ -7,10 +7,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "analysis/format/text_table.h"
+#include "analysis/html_report/html_report.h"
+#include "analysis/reports/frag_report.h"
 #include "analysis/reports/info_report.h"
 #include "analysis/reports/leaks_report.h"
 #include "recorder/collector/progress_line.h"
 #include "recorder/collector/record_session.h"
+#include "replayer/compare.h"
+#include "replayer/replay_report.h"
 #include "tools/command.h"
 
 namespace atr::cli {
@@ -41,7 +45,9 @@ void RegisterDemo(CLI::App& app) {
   auto* dir = new std::string("atr-demo");
   auto* requests = new int(20000);
   CLI::App* sub = app.add_subcommand(
-      "demo", "Record the bundled example (a server that fragments and leaks) and explain it");
+      "demo",
+      "Record the bundled example (a server that fragments and leaks), replay it through the "
+      "built-in allocator and glibc, explain the fragmentation and write report.html");
   sub->add_option("--dir", *dir, "Where the demo writes its trace (default ./atr-demo)");
   sub->add_option("--requests", *requests, "Requests the example serves (default 20000)")
       ->check(CLI::Range(1, 10'000'000));
@@ -72,10 +78,42 @@ void RegisterDemo(CLI::App& app) {
     if (!info.ok()) return Fail(info.status());
     std::fputs(RenderInfoText(*info).c_str(), stdout);
 
-    Section(absl::StrCat("atr leaks ", o.output).c_str());
-    absl::StatusOr<LeakReport> leaks = ComputeLeaks(*reader, {.limit = 5});
+    Section(absl::StrCat("atr leaks ", o.output, " --limit 3").c_str());
+    absl::StatusOr<LeakReport> leaks = ComputeLeaks(*reader, {.limit = 3});
     if (!leaks.ok()) return Fail(leaks.status());
     std::fputs(RenderLeaksText(*leaks).c_str(), stdout);
+
+    // Replays are stored in the trace: frag and the report read them back.
+    // The built-in one with a span snapshot (what frag explains) first.
+    absl::StatusOr<int64_t> builtin = EnsureBuiltinReplay(o.output, false);
+    if (!builtin.ok()) return Fail(builtin.status());
+    Section(absl::StrCat("atr compare ", o.output, " --allocators builtin,system").c_str());
+    std::fflush(stdout);
+    replay::CompareOptions compare;
+    compare.allocators = {"builtin", "system"};
+    compare.store = false;  // the built-in replay with its snapshot is stored already
+    absl::StatusOr<std::vector<replay::CompareRow>> rows = replay::RunCompare(&*reader, compare);
+    if (!rows.ok()) return Fail(rows.status());
+    std::fputs(replay::RenderCompareText(*rows).c_str(), stdout);
+
+    // The replays were written through another connection: reopen.
+    reader = TraceReader::Open(o.output);
+    if (!reader.ok()) return Fail(reader.status());
+    Section(absl::StrCat("atr frag ", o.output, " --limit 3").c_str());
+    FragOptions frag_options;
+    frag_options.replay_id = *builtin;
+    frag_options.limit = 3;
+    absl::StatusOr<FragReport> frag = ComputeFrag(*reader, frag_options);
+    if (!frag.ok()) return Fail(frag.status());
+    std::fputs(RenderFragText(*frag).c_str(), stdout);
+
+    std::string html_path = (fs::path(*dir) / "report.html").string();
+    Section(absl::StrCat("atr report ", o.output, " -o ", html_path).c_str());
+    absl::StatusOr<std::string> html = RenderHtmlReport(*reader);
+    if (!html.ok()) return Fail(html.status());
+    if (int rc = WriteOutput(*html, html_path); rc != kExitOk) return rc;
+    std::printf("wrote %s: open it in a browser (self-contained, no network needed)\n",
+                html_path.c_str());
     std::printf("\nThe trace is plain SQLite: sqlite3 %s 'SELECT op, count(*) FROM events GROUP BY op'\n",
                 o.output.c_str());
     return rec->exit_code == 0 ? kExitOk : kExitFailure;

@@ -1,0 +1,108 @@
+// End-to-end: the explain reports on the bundled example, whose culprits
+// are known by construction (examples/session_server.cc).
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "db/query.h"
+#include "db/trace_reader.h"
+#include "tests/e2e/run_command.h"
+
+namespace atr::testing {
+namespace {
+
+class ExplainTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    trace_ = dir_->File("example.db");
+    CommandResult r = RunCommand({AtrBinary(), "record", "-q", "-o", trace_, "--",
+                                  ExamplePath("session_server"), "3000"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static TempDir* dir_;
+  static std::string trace_;
+};
+TempDir* ExplainTest::dir_ = nullptr;
+std::string ExplainTest::trace_;
+
+TEST_F(ExplainTest, FragRanksTheSessionsThatPinTokenSpansFirst) {
+  CommandResult r = RunCommand({AtrBinary(), "frag", trace_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t first = r.out.find("\"pinning\":[{\"site\":\"");
+  ASSERT_NE(first, std::string::npos) << r.out;
+  std::string site = r.out.substr(first, 120);
+  EXPECT_NE(site.find("keep_session"), std::string::npos) << site;
+  // Text output leads with the same culprit.
+  CommandResult text = RunCommand({AtrBinary(), "frag", trace_});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  size_t culprit = text.out.find("#1 ");
+  ASSERT_NE(culprit, std::string::npos) << text.out;
+  EXPECT_NE(text.out.substr(culprit, 200).find("keep_session"), std::string::npos) << text.out;
+}
+
+TEST_F(ExplainTest, TopRanksTheTokenParserByCalls) {
+  CommandResult r = RunCommand({AtrBinary(), "top", trace_, "--by", "calls", "--csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string first_row = r.out.substr(r.out.find('\n') + 1);
+  first_row = first_row.substr(0, first_row.find('\n'));
+  // 3000 requests x 24 tokens.
+  EXPECT_EQ(first_row.rfind("1,72000,", 0), 0u) << r.out;
+  EXPECT_NE(first_row.find("parse_request"), std::string::npos) << first_row;
+}
+
+TEST_F(ExplainTest, LifetimesSizesAndTemporariesDescribeEachSite) {
+  CommandResult r = RunCommand({AtrBinary(), "lifetimes", trace_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"never_freed\":30,"), std::string::npos) << r.out;  // load_config
+  CommandResult sizes = RunCommand({AtrBinary(), "sizes", trace_, "--csv"});
+  ASSERT_EQ(sizes.exit_code, 0) << sizes.err;
+  EXPECT_NE(sizes.out.find("parse_request"), std::string::npos);
+  CommandResult temp = RunCommand({AtrBinary(), "temp", trace_});
+  EXPECT_EQ(temp.exit_code, 0) << temp.err;
+}
+
+TEST_F(ExplainTest, WhoNamesTheLeakedBlockAndItsStack) {
+  absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
+      *reader, "SELECT addr + 10 FROM allocations WHERE size = 200 AND free_seq IS NULL LIMIT 1");
+  ASSERT_TRUE(q.ok() && q->Next());
+  std::string addr = std::to_string(q->Int(0));
+  CommandResult r = RunCommand({AtrBinary(), "who", trace_, addr, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"holder\":{"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("load_config"), std::string::npos) << r.out;
+  CommandResult bad = RunCommand({AtrBinary(), "who", trace_, "nonsense"});
+  EXPECT_EQ(bad.exit_code, 1);
+}
+
+TEST_F(ExplainTest, DiffShowsTheLeakGrowingWithLoad) {
+  std::string bigger = dir_->File("bigger.db");
+  ASSERT_EQ(RunCommand({AtrBinary(), "record", "-q", "-o", bigger, "--",
+                        ExamplePath("session_server"), "6000"})
+                .exit_code,
+            0);
+  CommandResult r = RunCommand({AtrBinary(), "diff", trace_, bigger, "--by", "leaked", "--csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 30 more leaked 200-byte configs, all from main's loop (the worker's
+  // first batch is the same in both runs).
+  EXPECT_NE(r.out.find("1,6000,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("load_config"), std::string::npos) << r.out;
+}
+
+TEST_F(ExplainTest, DemoRunsEndToEndAndWritesTheReport) {
+  TempDir work;
+  CommandResult r = RunCommand({AtrBinary(), "demo", "--dir", work.path(), "--requests", "3000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t frag = r.out.find("== atr frag");
+  ASSERT_NE(frag, std::string::npos) << r.out;
+  size_t culprit = r.out.find("#1 ", frag);
+  ASSERT_NE(culprit, std::string::npos);
+  EXPECT_NE(r.out.substr(culprit, 200).find("keep_session"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("system"), std::string::npos);  // glibc compared
+  EXPECT_NE(r.out.find("report.html"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace atr::testing
