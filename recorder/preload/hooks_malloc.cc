@@ -84,9 +84,12 @@ ATR_EXPORT void free(void* p) noexcept {
   if (p == nullptr) return;
   HookScope s;
   if (ATR_LIKELY(s.active())) {
+    // Written before the real free: glibc aborts on a double free it
+    // detects, and the event that proves it must already be in the buffer
+    // the crash handler flushes.
     EventStamp st = s.Stamp();
-    __libc_free(p);
     s.Emit(Op::kFree, st, Addr(p), 0, 0, s.Stack(/*release=*/true));
+    __libc_free(p);
   } else {
     __libc_free(p);
   }

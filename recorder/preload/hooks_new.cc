@@ -57,9 +57,9 @@ inline void DeleteImpl(Op op, void* p, size_t size, size_t align) {
   if (p == nullptr) return;
   HookScope s;
   if (ATR_LIKELY(s.active())) {
-    EventStamp st = s.Stamp();
-    __libc_free(p);
+    EventStamp st = s.Stamp();  // emitted before the free: see free()
     s.Emit(op, st, Addr(p), size, align, s.Stack(/*release=*/true));
+    __libc_free(p);
   } else {
     __libc_free(p);
   }
