@@ -61,10 +61,12 @@ struct Worker {
     return rng;
   }
 
+  // Ten sizes: heaptrack 1.4's interpreter keeps a record per (stack,
+  // size) and runs out of memory on many distinct sizes (see all_sizes.c).
   size_t Size() {
-    uint64_t r = Next();
-    if ((r & 63) == 0) return 1024 + (r >> 20) % 16384;
-    return 16 + (r >> 8) % 240;
+    static constexpr size_t kSizes[16] = {16, 16, 24, 24, 32, 32, 32, 48,
+                                          48, 64, 64, 96, 128, 256, 512, 4096};
+    return kSizes[(Next() >> 24) & 15];
   }
 
   void Displace(Block old) {

@@ -27,7 +27,10 @@ WORK = os.environ["ATR_BENCH_WORK"]
 ROUNDS = int(os.environ.get("ATR_BENCH_ROUNDS", "5"))
 ONLY = os.environ.get("ATR_BENCH_ONLY", "")  # comma-separated workload names
 MODES = os.environ.get("ATR_BENCH_MODES", "native,heaptrack,atr").split(",")
-ATR = os.environ.get("ATR_BENCH_ATR") or os.path.join(BUILD, "bin", "atr")  # another build to compare
+ATR = os.path.join(BUILD, "bin", "atr")
+# Mode "atr-before": the same measurements with another atr binary (an older
+# build), alternated with the others, for before/after tables.
+ATR_BEFORE = os.environ.get("ATR_BENCH_ATR_BEFORE", "")
 STAMP_LIB = os.path.join(BUILD, "bench", "libatr_bench_exit_stamp.so")
 STAMP_FILE = os.path.join(WORK, "stamps")
 
@@ -48,18 +51,19 @@ def workloads():
     ]
 
 
-def target_exit_ns(exe):
-    """Latest exit stamp of the target's executable (children of the same exe count)."""
-    best = None
+def target_exit(exe):
+    """(latest exit time, summed CPU ns) over the processes of the target's executable."""
+    best, cpu = None, 0
     try:
         with open(STAMP_FILE) as f:
             for line in f:
-                path, _, ns = line.rstrip("\n").rpartition(" ")
+                path, ns, cpu_ns = line.rstrip("\n").rsplit(" ", 2)
                 if path == exe:
                     best = max(best or 0, int(ns))
+                    cpu += int(cpu_ns)
     except FileNotFoundError:
         pass
-    return best
+    return best, cpu
 
 
 def run_once(w, mode):
@@ -81,22 +85,36 @@ def run_once(w, mode):
                 os.unlink(os.path.join(WORK, f))
         cmd = ["heaptrack", "-o", ht] + w["cmd"]
     else:
-        trace = os.path.join(WORK, "atr." + w["name"] + ".db")
+        trace = os.path.join(WORK, mode + "." + w["name"] + ".db")
         env["ATR_RECORD_TIMINGS"] = "1"
-        cmd = [ATR, "record", "-q", "--force", "-o", trace, "--"] + w["cmd"]
+        binary = ATR
+        if mode == "atr-before":
+            binary = ATR_BEFORE
+            env["ATR_PRELOAD"] = os.path.join(BUILD, "lib", "libatr_preload.so")
+        cmd = [binary, "record", "-q", "--force", "-o", trace, "--"] + w["cmd"]
         out["trace"] = trace
+    errf = open(os.path.join(WORK, "stderr"), "w+")
     t0 = time.time_ns()
-    p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errf)
+    _, status, ru = os.wait4(p.pid, 0)
     t1 = time.time_ns()
-    if p.returncode != 0:
-        sys.stderr.write(p.stderr[-2000:])
-        raise SystemExit(f"{w['name']} {mode}: exit {p.returncode}")
+    errf.seek(0)
+    stderr = errf.read()
+    errf.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.stderr.write(stderr[-2000:])
+        raise SystemExit(f"{w['name']} {mode}: exit {os.waitstatus_to_exitcode(status)}")
     exe = os.path.realpath(shutil.which(w["cmd"][0]) or w["cmd"][0])
-    stamp = target_exit_ns(exe)
+    stamp, cpu = target_exit(exe)
     out["done"] = (t1 - t0) / 1e9
     out["target"] = (stamp - t0) / 1e9 if stamp else out["done"]
-    if mode == "atr":
-        m = re.search(r"atr-timings: (.*)", p.stderr)
+    # CPU seconds: the target's own, and the whole tracer tree's (target,
+    # tracer, interpreter, compressor) until the output is complete. On a
+    # shared 2-core machine these are far steadier than wall times.
+    out["target_cpu"] = cpu / 1e9 if cpu else float("nan")
+    out["done_cpu"] = ru.ru_utime + ru.ru_stime
+    if mode.startswith("atr"):
+        m = re.search(r"atr-timings: (.*)", stderr)
         if m:
             for kv in m.group(1).split():
                 k, v = kv.split("=")
@@ -119,37 +137,56 @@ def main():
             order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
             for mode in order:
                 res[mode].append(run_once(w, mode))
-            line = "  ".join(f"{m}={res[m][-1]['target']:.2f}/{res[m][-1]['done']:.2f}" for m in MODES)
+            line = "  ".join(f"{m}={res[m][-1]['target']:.2f}/{res[m][-1]['done']:.2f}"
+                             f"(cpu {res[m][-1]['target_cpu']:.2f}/{res[m][-1]['done_cpu']:.2f})"
+                             for m in MODES)
             print(f"# {w['name']} round {r + 1}/{ROUNDS}: target/done s: {line}", flush=True)
         results[w["name"]] = res
 
+    nan = float("nan")
     print()
-    print("| workload | native s | heaptrack s (target / output done) | atr s (target / trace done) "
-          "| slowdown ratio (≤ 0.25) | trace done: atr / heaptrack (≤ 1) | events | B/event "
+    print("Medians. target = the program until it exits; done = until the tracer's output is "
+          "complete (heaptrack: interpreted + compressed; atr: symbolized, paired, indexed). "
+          "Wall s, then CPU s (user+sys; for done: the whole tracer process tree).")
+    print()
+    print("| workload | mode | target wall | target CPU | done wall | done CPU | events | B/event "
           "| collector peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|")
-    summary = []
+    verdicts = []
     for name, res in results.items():
-        n = med(res.get("native", []), "target")
-        ht = med(res.get("heaptrack", []), "target")
-        htd = med(res.get("heaptrack", []), "done")
-        a = med(res.get("atr", []), "target")
-        ad = med(res.get("atr", []), "done")
-        ev = med(res.get("atr", []), "events")
-        by = med(res.get("atr", []), "bytes")
-        rss = med(res.get("atr", []), "collector_peak_rss_mb")
-        ratio = (a - n) / (ht - n) if ht == ht and ht > n else float("nan")
-        done_ratio = ad / htd if htd == htd else float("nan")
-        summary.append((name, ratio, done_ratio, by / ev if ev else float("nan")))
-        print(f"| {name} | {n:.3f} | {ht:.3f} / {htd:.3f} | {a:.3f} / {ad:.3f} | {ratio:.3f} "
-              f"| {done_ratio:.2f} | {ev / 1e6:.2f} M | {by / ev if ev else float('nan'):.1f} "
-              f"| {rss:.0f} |")
-    print()
-    for name, ratio, done_ratio, bpe in summary:
-        ok = lambda c: "met" if c else "MISSED"
-        print(f"{name}: slowdown ratio {ratio:.3f} {ok(ratio <= 0.25)}; "
-              f"trace done vs heaptrack {done_ratio:.2f} {ok(done_ratio <= 1.0)}; "
-              f"{bpe:.1f} B/event {ok(bpe <= 32)}")
+        for mode in MODES:
+            rows = res[mode]
+            ev = med(rows, "events")
+            by = med(rows, "bytes")
+            extra = (f"{ev / 1e6:.2f} M | {by / ev:.1f} | {med(rows, 'collector_peak_rss_mb'):.0f}"
+                     if ev == ev and ev else " | | ")
+            print(f"| {name} | {mode} | {med(rows, 'target'):.2f} | {med(rows, 'target_cpu'):.2f} "
+                  f"| {med(rows, 'done'):.2f} | {med(rows, 'done_cpu'):.2f} | {extra} |")
+        if "heaptrack" not in res or "native" not in res:
+            continue
+        for mode in [m for m in MODES if m.startswith("atr")]:
+            v = {"workload": name, "mode": mode}
+            for kind, key in (("wall", "target"), ("CPU", "target_cpu")):
+                n, h, a = (med(res[m], key) for m in ("native", "heaptrack", mode))
+                v["ratio " + kind] = (a - n) / (h - n) if h > n else nan
+            for kind, key in (("wall", "done"), ("CPU", "done_cpu")):
+                v["done " + kind] = med(res[mode], key) / med(res["heaptrack"], key)
+            ev = med(res[mode], "events")
+            v["B/event"] = med(res[mode], "bytes") / ev if ev else nan
+            verdicts.append(v)
+    if verdicts:
+        print()
+        print("Targets: slowdown ratio = (atr - native) / (heaptrack - native) <= 0.25; "
+              "trace done atr / heaptrack <= 1; <= 32 B/event.")
+        print()
+        print("| workload | mode | slowdown ratio wall | slowdown ratio CPU | done atr/heaptrack wall "
+              "| done atr/heaptrack CPU | B/event |")
+        print("|---|---|---|---|---|---|---|")
+        for v in verdicts:
+            mark = lambda x, lim: f"{x:.2f} {'met' if x <= lim else 'MISSED'}"
+            print(f"| {v['workload']} | {v['mode']} | {mark(v['ratio wall'], 0.25)} "
+                  f"| {mark(v['ratio CPU'], 0.25)} | {mark(v['done wall'], 1)} "
+                  f"| {mark(v['done CPU'], 1)} | {mark(v['B/event'], 32)} |")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@
 #   bash bench/record/run.sh                 # 5 alternating rounds
 #   ATR_BENCH_ROUNDS=3 ATR_BENCH_ONLY=alloc_heavy,sqlite_200k bash bench/record/run.sh
 #   ATR_BENCH_MODES=native,atr ...           # skip heaptrack
+#   ATR_BENCH_MODES=native,heaptrack,atr,atr-before ATR_BENCH_ATR_BEFORE=/old/build/bin/atr ...
+#                                            # before/after, alternated in the same rounds
 #   BUILD_DIR=/path/to/build ...             # default: build-perf next to the sources
 #
 # Needs heaptrack and hyperfine-free Debian packages: bash scripts/setup.sh --bench
@@ -19,8 +21,10 @@ mkdir -p "$WORK"
 if [[ ! -f "$BUILD/build.ninja" ]]; then
   cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$BUILD" --target atr atr_preload atr-bench-alloc-heavy atr-bench-all-sizes \
-  atr_bench_exit_stamp record_ingest_bench >/dev/null
+if [[ -z ${ATR_BENCH_NO_BUILD:-} ]]; then  # set it to measure binaries as they are
+  cmake --build "$BUILD" --target atr atr_preload atr-bench-alloc-heavy atr-bench-all-sizes \
+    atr_bench_exit_stamp record_ingest_bench >/dev/null
+fi
 
 command -v heaptrack >/dev/null || { echo "heaptrack missing: bash scripts/setup.sh --bench" >&2; exit 1; }
 [[ -x /usr/bin/clang++-14 && -x /usr/bin/sqlite3 && -x /usr/bin/python3 ]] || {
