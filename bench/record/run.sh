@@ -52,7 +52,7 @@ ATR_BENCH_BUILD=$BUILD ATR_BENCH_SRC=$SRC ATR_BENCH_WORK=$WORK /usr/bin/python3 
 echo
 echo "== collector ingest: alloc_heavy's spool on disk -> trace (3 runs; median by ingest rate)"
 SPOOL=$WORK/ingest.spool
-rm -rf "$SPOOL"
+rm -rf "$SPOOL" && mkdir -p "$SPOOL"
 ATR_SPOOL_DIR=$SPOOL LD_PRELOAD=$BUILD/lib/libatr_preload.so "$BUILD/bench/atr-bench-alloc-heavy" >/dev/null
 for i in 1 2 3; do
   "$BUILD/bench/record_ingest_bench" "$SPOOL" "$WORK/ingest.db"
