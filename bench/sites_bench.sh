@@ -49,7 +49,7 @@ files=$(wc -l < "$work/commands.sh")
 only=()
 for p in "${parts[@]}"; do only+=(--only "$p"); done
 
-stats() { sort -n | awk '{a[NR]=$1} END {printf "min %.2f s, median %.2f s", a[1], a[int((NR+1)/2)]}'; }
+stats() { sort -n | awk '{a[NR]=$1; all=all sprintf(" %.1f", $1)} END {printf "min %.2f s, median %.2f s (runs:%s)", a[1], (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2), all}'; }
 time_of() { local s e; s=$(date +%s.%N); "$@" > /dev/null 2>"$work/err" || { cat "$work/err" >&2; return 1; }; e=$(date +%s.%N); echo "$e - $s" | bc; }
 
 echo "files: $files, jobs: $jobs, runs: $runs, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -61,4 +61,4 @@ for ((i = 0; i < runs; ++i)); do
 done
 echo "clang++-14 -fsyntax-only: $(printf '%s\n' "${clang_times[@]}" | stats)"
 echo "atr sites:                $(printf '%s\n' "${atr_times[@]}" | stats)"
-echo "sites found: $(sqlite3 "$work/sites.db" 'SELECT count(*) FROM sites')"
+echo "sites found: $(sqlite3 "$work/sites.db" 'SELECT count(*) FROM sites'), load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -70,6 +70,10 @@ class SitesTest : public ::testing::Test {
     delete scan_;
     delete dir_;
   }
+  static void ScanFindsEveryMarkedSiteWithItsType();
+  static void LeaksReportNamesTypeAndLineOfEveryLeakedSite();
+  static void FramesMatchThroughInlinedCallsAndStackFrames();
+  static void UnmatchedListsOnlyWhatTheScanCannotExplain();
   static TempDir* dir_;
   static std::string trace_;
   static CommandResult* scan_;
@@ -79,8 +83,7 @@ TempDir* SitesTest::dir_ = nullptr;
 std::string SitesTest::trace_;
 CommandResult* SitesTest::scan_ = nullptr;
 
-TEST_F(SitesTest, ScanFindsEveryMarkedSiteWithItsType) {
-  ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
+void SitesTest::ScanFindsEveryMarkedSiteWithItsType() {
   EXPECT_EQ(scan_->err, "");  // every file parsed
   absl::StatusOr<std::vector<SourceSite>> sites = ReadSitesFile(trace_);
   ASSERT_TRUE(sites.ok()) << sites.status();
@@ -100,8 +103,7 @@ TEST_F(SitesTest, ScanFindsEveryMarkedSiteWithItsType) {
   }
 }
 
-TEST_F(SitesTest, LeaksReportNamesTypeAndLineOfEveryLeakedSite) {
-  ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
+void SitesTest::LeaksReportNamesTypeAndLineOfEveryLeakedSite() {
   CommandResult leaks = RunCommand({AtrBinary(), "leaks", "--json", "--limit", "0", trace_});
   ASSERT_EQ(leaks.exit_code, 0) << leaks.err;
   std::vector<std::string> objects = SourceSiteObjects(leaks.out);
@@ -141,8 +143,7 @@ TEST_F(SitesTest, LeaksReportNamesTypeAndLineOfEveryLeakedSite) {
   EXPECT_THAT(text.out, HasSubstr("allocations  new Session (184 B) at session.cc:"));
 }
 
-TEST_F(SitesTest, FramesMatchThroughInlinedCallsAndStackFrames) {
-  ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
+void SitesTest::FramesMatchThroughInlinedCallsAndStackFrames() {
   absl::StatusOr<TraceReader> r = TraceReader::Open(trace_);
   ASSERT_TRUE(r.ok()) << r.status();
   auto count = [&](const std::string& sql) {
@@ -164,8 +165,7 @@ TEST_F(SitesTest, FramesMatchThroughInlinedCallsAndStackFrames) {
   EXPECT_EQ(r->Meta("sites_files"), "5");
 }
 
-TEST_F(SitesTest, UnmatchedListsOnlyWhatTheScanCannotExplain) {
-  ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
+void SitesTest::UnmatchedListsOnlyWhatTheScanCannotExplain() {
   CommandResult u = RunCommand({AtrBinary(), "sites", "--unmatched", "--json", "--limit", "0", trace_});
   ASSERT_EQ(u.exit_code, 0) << u.err;
   EXPECT_THAT(u.out, HasSubstr("\"has_sites\":true"));
@@ -174,6 +174,27 @@ TEST_F(SitesTest, UnmatchedListsOnlyWhatTheScanCannotExplain) {
   EXPECT_THAT(u.out, ::testing::Not(HasSubstr("session.cc")));
   EXPECT_THAT(u.out, ::testing::Not(HasSubstr("containers.cc")));
   EXPECT_THAT(u.out, ::testing::Not(HasSubstr("buffers.c")));
+}
+
+// One recording and one scan (seconds each) serve every check below.
+TEST_F(SitesTest, RecordedRunIsScannedMatchedAndReported) {
+  ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
+  {
+    SCOPED_TRACE("ScanFindsEveryMarkedSiteWithItsType");
+    ScanFindsEveryMarkedSiteWithItsType();
+  }
+  {
+    SCOPED_TRACE("LeaksReportNamesTypeAndLineOfEveryLeakedSite");
+    LeaksReportNamesTypeAndLineOfEveryLeakedSite();
+  }
+  {
+    SCOPED_TRACE("FramesMatchThroughInlinedCallsAndStackFrames");
+    FramesMatchThroughInlinedCallsAndStackFrames();
+  }
+  {
+    SCOPED_TRACE("UnmatchedListsOnlyWhatTheScanCannotExplain");
+    UnmatchedListsOnlyWhatTheScanCannotExplain();
+  }
 }
 
 TEST(SitesCommandTest, MissingCompilationDatabaseIsOneLineAndExit1) {
