@@ -17,6 +17,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "analysis/format/report_table.h"
+#include "analysis/reports/top_report.h"
 
 namespace atr::cli {
 
@@ -47,6 +48,9 @@ struct ReportFlags {
   }
 };
 void AddReportFlags(CLI::App* sub, ReportFlags* flags);
+
+// --by calls|bytes|peak|leaked (top, diff). Defined in top_command.cc.
+CLI::Option* AddRankByOption(CLI::App* sub, TopMetric* by, const std::string& help);
 
 // Writes a report to stdout, or to `path` if not empty ("-" is stdout).
 int WriteOutput(const std::string& text, const std::string& path);

@@ -14,13 +14,7 @@ void RegisterDiff(CLI::App& app) {
       "diff", "Per allocation site, what changed from trace A to trace B");
   sub->add_option("before", *a, "Trace A (before)")->required();
   sub->add_option("after", *b, "Trace B (after)")->required();
-  sub->add_option("--by", options->by, "Rank by the change in: calls, bytes (default), peak, leaked")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, TopMetric>{{"calls", TopMetric::kCalls},
-                                           {"bytes", TopMetric::kBytes},
-                                           {"peak", TopMetric::kPeak},
-                                           {"leaked", TopMetric::kLeaked}},
-          CLI::ignore_case));
+  AddRankByOption(sub, &options->by, "Rank by the change in: calls, bytes (default), peak, leaked");
   sub->add_option("--limit", options->limit, "Sites to list (0 = all; default 20)")
       ->check(CLI::NonNegativeNumber);
   AddReportFlags(sub, flags);

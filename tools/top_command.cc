@@ -3,6 +3,17 @@
 #include "tools/command.h"
 
 namespace atr::cli {
+
+CLI::Option* AddRankByOption(CLI::App* sub, TopMetric* by, const std::string& help) {
+  return sub->add_option("--by", *by, help)
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, TopMetric>{{"calls", TopMetric::kCalls},
+                                           {"bytes", TopMetric::kBytes},
+                                           {"peak", TopMetric::kPeak},
+                                           {"leaked", TopMetric::kLeaked}},
+          CLI::ignore_case));
+}
+
 namespace {
 
 void RegisterTop(CLI::App& app) {
@@ -12,13 +23,7 @@ void RegisterTop(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "top", "Allocation sites ranked by calls, bytes, bytes live at the peak, or bytes leaked");
   sub->add_option("trace", *path, "Trace file")->required();
-  sub->add_option("--by", options->by, "Ranking: calls, bytes (default), peak, leaked")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, TopMetric>{{"calls", TopMetric::kCalls},
-                                           {"bytes", TopMetric::kBytes},
-                                           {"peak", TopMetric::kPeak},
-                                           {"leaked", TopMetric::kLeaked}},
-          CLI::ignore_case));
+  AddRankByOption(sub, &options->by, "Ranking: calls, bytes (default), peak, leaked");
   sub->add_option("--limit", options->limit, "Sites to list (0 = all; default 20)")
       ->check(CLI::NonNegativeNumber);
   AddReportFlags(sub, flags);
