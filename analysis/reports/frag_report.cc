@@ -11,6 +11,7 @@
 #include "analysis/format/json_writer.h"
 #include "analysis/format/report_table.h"
 #include "analysis/format/text_table.h"
+#include "analysis/stacks/site_label.h"
 #include "db/query.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/replay_store.h"
@@ -41,12 +42,12 @@ std::string Bind(std::string sql, const std::vector<int64_t>& args) {
 // Site labels, cached per stack.
 class Sites {
  public:
-  explicit Sites(TraceReader* r) : views_(r) {}
+  Sites(TraceReader* r, const SiteLabels* labels) : views_(r), labels_(labels) {}
   absl::StatusOr<std::string> Label(int64_t stack) {
     if (stack == 0) return std::string("(no stack)");
     absl::StatusOr<const StackView*> v = views_.Get(stack);
     if (!v.ok()) return v.status();
-    return (*v)->site_label;
+    return labels_->Label(**v);  // with the C++ type when `atr sites` ran
   }
   absl::StatusOr<StackView> View(int64_t stack) {
     if (stack == 0) return StackView{};
@@ -57,6 +58,7 @@ class Sites {
 
  private:
   StackViews views_;
+  const SiteLabels* labels_;
 };
 
 double Median(std::vector<int64_t>& v) {
@@ -315,7 +317,9 @@ absl::StatusOr<FragReport> ComputeFrag(TraceReader& reader, const FragOptions& o
   int32_t pid = 0;
   int64_t last_seq = 0;
   if (auto s = LoadBreakdown(reader, r.replay_id, &r, &pid, &last_seq); !s.ok()) return s;
-  Sites sites(&reader);
+  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
+  if (!labels.ok()) return labels.status();
+  Sites sites(&reader, &*labels);
   if (auto s = ComputePinning(reader, sites, o, last_seq, &r); !s.ok()) return s;
   if (auto s = ComputeWaste(reader, sites, o, pid, &r); !s.ok()) return s;
   if (auto s = ComputeSurvivors(reader, sites, o, pid, &r); !s.ok()) return s;

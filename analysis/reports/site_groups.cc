@@ -9,7 +9,7 @@ absl::Status SiteGroups::Add(int64_t stack, std::initializer_list<int64_t> value
   if (stack != 0) {
     absl::StatusOr<const StackView*> v = views_->Get(stack);
     if (!v.ok()) return v.status();
-    site = (*v)->site_label;
+    site = labels_ ? labels_->Label(**v) : (*v)->site_label;
   }
   Entry& e = by_site_[site];
   if (e.group.sums.empty()) {

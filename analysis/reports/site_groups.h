@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "analysis/stacks/site_label.h"
 #include "analysis/stacks/stack_view.h"
 
 namespace atr {
@@ -29,7 +30,10 @@ struct SiteGroup {
 
 class SiteGroups {
  public:
-  SiteGroups(StackViews* views, size_t metrics) : views_(views), metrics_(metrics) {}
+  // labels (optional): source-site annotations from `atr sites`, so a site
+  // reads "new Session (48 B) at server.cc:71 in keep_session(int)".
+  SiteGroups(StackViews* views, size_t metrics, const SiteLabels* labels = nullptr)
+      : views_(views), labels_(labels), metrics_(metrics) {}
   // REQUIRES: values.size() == metrics.
   absl::Status Add(int64_t stack, std::initializer_list<int64_t> values);
   // Descending by sums[metric], then by site name (a stable, total order).
@@ -41,6 +45,7 @@ class SiteGroups {
     int64_t top_value = -1;
   };
   StackViews* views_;
+  const SiteLabels* labels_;
   size_t metrics_;
   absl::flat_hash_map<std::string, Entry> by_site_;
 };

@@ -12,8 +12,10 @@ absl::StatusOr<std::vector<SiteGroup>> TopSites(TraceReader& reader, TopMetric b
   sql.replace(sql.find("?1"), 2, std::to_string(peak_seq));
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, sql);
   if (!q.ok()) return q.status();
+  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
+  if (!labels.ok()) return labels.status();
   StackViews views(&reader);
-  SiteGroups groups(&views, 4);
+  SiteGroups groups(&views, 4, &*labels);
   while (q->Next()) {
     absl::Status s = groups.Add(q->Int(0), {q->Int(1), q->Int(2), q->Int(3), q->Int(4)});
     if (!s.ok()) return s;

@@ -238,6 +238,10 @@ TEST(SitesCommandTest, BrokenFileIsReportedAndTheRestIsStored) {
   EXPECT_EQ(attach.exit_code, 0) << attach.err;
   CommandResult leaks = RunCommand({AtrBinary(), "leaks", trace});
   EXPECT_THAT(leaks.out, HasSubstr("new Session (184 B) at session.cc:"));
+  // top and frag label sites the same way.
+  CommandResult top = RunCommand({AtrBinary(), "top", trace, "--limit", "0"});
+  EXPECT_EQ(top.exit_code, 0) << top.err;
+  EXPECT_THAT(top.out, HasSubstr("new Session (184 B) at session.cc:"));
 }
 
 }  // namespace
