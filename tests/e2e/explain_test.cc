@@ -91,6 +91,23 @@ TEST_F(ExplainTest, DiffShowsTheLeakGrowingWithLoad) {
   EXPECT_NE(r.out.find("load_config"), std::string::npos) << r.out;
 }
 
+TEST_F(ExplainTest, TimelineEndsAtTheLeakedBytesBesideTheModel) {
+  ASSERT_EQ(RunCommand({AtrBinary(), "frag", trace_}).exit_code, 0);  // stores a replay
+  CommandResult r = RunCommand({AtrBinary(), "timeline", trace_, "--csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.out.rfind("time_ns,live_bytes,modelled_resident_bytes\n", 0), 0u) << r.out;
+  // At the end only the never-released blocks are live.
+  absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
+      *reader, "SELECT sum(size) FROM allocations WHERE free_seq IS NULL");
+  ASSERT_TRUE(q.ok() && q->Next());
+  std::string last = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
+  size_t c1 = last.find(',');
+  size_t c2 = last.find(',', c1 + 1);
+  EXPECT_EQ(last.substr(c1 + 1, c2 - c1 - 1), std::to_string(q->Int(0))) << r.out;
+}
+
 TEST_F(ExplainTest, DemoRunsEndToEndAndWritesTheReport) {
   TempDir work;
   CommandResult r = RunCommand({AtrBinary(), "demo", "--dir", work.path(), "--requests", "3000"});
