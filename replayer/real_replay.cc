@@ -407,13 +407,7 @@ absl::StatusOr<ReplayRun> RunRealReplay(TraceReader* reader, const RealReplayOpt
     }
   }
   s.digest = d.Hex();
-  run.problems = std::move(engine.problems());
-  s.problems = run.problems.total();
-  if (run.problems.count(ProblemKind::kUnfinishedTrace) > 0) {
-    s.outcome = "partial: the trace is unfinished; replayed as far as it goes";
-  } else {
-    s.outcome = engine.stopped_early() ? "until" : "complete";
-  }
+  TakeProblemsAndOutcome(engine, &run);
   s.duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::steady_clock::now() - t0)
                       .count();

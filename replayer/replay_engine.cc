@@ -600,4 +600,15 @@ void ReplayEngine::BackendError(const EventRow& e, const absl::Status& s) {
   problems_.Add(std::move(p));
 }
 
+void TakeProblemsAndOutcome(ReplayEngine& engine, ReplayRun* run) {
+  run->problems = std::move(engine.problems());
+  ReplaySummary& s = run->summary;
+  s.problems = run->problems.total();
+  if (run->problems.count(ProblemKind::kUnfinishedTrace) > 0) {
+    s.outcome = "partial: the trace is unfinished; replayed as far as it goes";
+  } else {
+    s.outcome = engine.stopped_early() ? "until" : "complete";
+  }
+}
+
 }  // namespace atr::replay

@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "db/trace_reader.h"
 #include "replayer/checks.h"
+#include "replayer/replay_result.h"
 
 namespace atr::replay {
 
@@ -163,6 +164,11 @@ class ReplayEngine {
   uint64_t live_bytes_ = 0;
   uint64_t live_objects_ = 0;
 };
+
+// Moves the engine's findings into `run` and sets the summary's problem
+// count and outcome ("complete", "until", or "partial: ..." for an
+// unfinished trace): the same for every allocator.
+void TakeProblemsAndOutcome(ReplayEngine& engine, ReplayRun* run);
 
 }  // namespace atr::replay
 
