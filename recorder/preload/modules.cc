@@ -131,6 +131,7 @@ int OnObject(struct dl_phdr_info* info, size_t size, void* data) {
   g_paths_used += len;
   m.seen_gen = g_gen;
   m.alive = 1;
+  NoteModuleLoaded(info, lo, hi);
   EmitModule(m, spool::ModuleRecord::kLoaded);
   return 0;
 }
@@ -147,6 +148,7 @@ void SyncModules(bool force_all) {
       ModuleEntry& m = g_modules[i];
       if (m.alive && m.seen_gen != g_gen) {
         m.alive = 0;
+        NoteModuleUnloaded(m.lo, m.hi);
         EmitModule(m, spool::ModuleRecord::kUnloaded);
       }
     }

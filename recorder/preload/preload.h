@@ -32,6 +32,8 @@
 #define ATR_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define ATR_NOINLINE __attribute__((noinline))
 
+struct dl_phdr_info;  // <link.h>
+
 namespace atr::preload {
 
 inline constexpr uint32_t kBufferBytes = 64 * 1024;   // one chunk at most
@@ -76,7 +78,7 @@ struct ThreadLocal {
 };
 extern __thread ThreadLocal tls __attribute__((tls_model("initial-exec")));
 
-enum class Unwinder : uint32_t { kLibunwind = 1, kFramePointer = 2, kNone = 3 };
+enum class Unwinder : uint32_t { kLibunwind = 1, kFramePointer = 2, kNone = 3, kTable = 4 };
 enum class GlobalState : int { kUninit = 0, kInitializing, kRecording, kDisabled };
 
 // Constant-initialized; written only during init and in a forked child.
@@ -226,6 +228,10 @@ void InitUnwinderForThread();  // REQUIRES: InternalScope
 // Fills pcs (innermost first, interposition frames dropped); returns depth.
 uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r);
 uint64_t HashStack(const uint64_t* pcs, uint32_t depth);
+// The table unwinder's view of the loaded modules (modules.cc calls these
+// under its lock, for objects it adds to or drops from its table).
+void NoteModuleLoaded(const ::dl_phdr_info* info, uint64_t lo, uint64_t hi);
+void NoteModuleUnloaded(uint64_t lo, uint64_t hi);
 // With --stack-ops: the caller's call site, then the thread's shadow call
 // stack (hooks_stack_ops.cc), innermost first; no unwinding.
 uint32_t CaptureShadowStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r);

@@ -309,6 +309,8 @@ bool InitRecording() {
   if (const char* u = getenv(spool::kEnvUnwind)) {
     if (strcmp(u, "fp") == 0) {
       g.unwinder = Unwinder::kFramePointer;
+    } else if (strcmp(u, "table") == 0) {
+      g.unwinder = Unwinder::kTable;
     } else if (strcmp(u, "none") == 0) {
       g.unwinder = Unwinder::kNone;
     } else {

@@ -1,11 +1,15 @@
-// Call-stack capture for events: libunwind's unw_backtrace (default), a
-// frame-pointer walk, or nothing; then the frames of this library (and of
-// the unwinder itself) are dropped from the top.
+// Call-stack capture for events: libunwind's unw_backtrace (default), the
+// table-driven walk (recorder/preload/unwind/, libunwind for the events it
+// cannot describe), a frame-pointer walk, or nothing; then the frames of
+// this library (and of the unwinder itself) are dropped from the top.
+#include <link.h>
 #include <string.h>
 
 #include <libunwind.h>
 
 #include "recorder/preload/preload.h"
+#include "recorder/preload/unwind/table_unwinder.h"
+#include "recorder/preload/unwind/unwind_report.h"
 
 namespace atr::preload {
 namespace {
@@ -33,29 +37,27 @@ ATR_NOINLINE uint32_t WalkFramePointers(uint64_t* pcs, uint32_t cap, const Threa
   return n;
 }
 
-}  // namespace
-
-void InitUnwinderForThread() {
-  // libunwind's first unw_backtrace on a thread sets up its per-thread cache
-  // (pthread key, mmap): do it now, with hooks forwarding.
-  if (g.unwinder == Unwinder::kLibunwind) {
-    void* tmp[4];
-    unw_backtrace(tmp, 4);
-  }
+uint32_t Libunwind(uint64_t* pcs, uint32_t cap) {
+  int got = unw_backtrace(reinterpret_cast<void**>(pcs), static_cast<int>(cap));
+  return got > 0 ? static_cast<uint32_t>(got) : 0;
 }
 
-uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r) {
-  if (g.stack_ops) return CaptureShadowStack(pcs, max, r);
-  uint32_t cap = max + kCaptureSlack;
+// The table walk from here; libunwind for an event it cannot describe.
+ATR_NOINLINE uint32_t WalkTables(uint64_t* pcs, uint32_t cap, const ThreadRegion* r,
+                                 bool* exact) {
   uint32_t n;
-  if (g.unwinder == Unwinder::kLibunwind) {
-    int got = unw_backtrace(reinterpret_cast<void**>(pcs), static_cast<int>(cap));
-    n = got > 0 ? static_cast<uint32_t>(got) : 0;
-  } else if (g.unwinder == Unwinder::kFramePointer) {
-    n = WalkFramePointers(pcs, cap, r);
-  } else {
-    return 0;
+  unwind::WalkStatus st =
+      unwind::Walk(unwind::CurrentRegisters(), r->stack_lo, r->stack_hi, pcs, cap, &n);
+  *exact = st == unwind::WalkStatus::kOk;
+  if (ATR_LIKELY(*exact)) {
+    if (ATR_UNLIKELY(g_unwind_report.stats)) CountTableEvent();
+    return n;
   }
+  CountFallback(st);
+  return Libunwind(pcs, cap);
+}
+
+uint32_t DropOwnFrames(uint64_t* pcs, uint32_t n, uint32_t max) {
   // Skip the unwinder's own frames, then ours (the hook and its helpers).
   // Only leading frames: a pthread_create trampoline of ours sits at the
   // bottom of every thread's stack and must stay.
@@ -68,6 +70,58 @@ uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r) {
   if (depth > max) depth = max;
   if (skip != 0 && depth != 0) memmove(pcs, pcs + skip, depth * sizeof(uint64_t));
   return depth;
+}
+
+ATR_NOINLINE void CrossCheck(const uint64_t* pcs, uint32_t depth, uint32_t max) {
+  uint32_t cap = max + kCaptureSlack;
+  auto* ref = static_cast<uint64_t*>(alloca(cap * sizeof(uint64_t)));
+  uint32_t ref_depth = DropOwnFrames(ref, Libunwind(ref, cap), max);
+  CompareStacks(pcs, depth, ref, ref_depth);
+}
+
+}  // namespace
+
+void InitUnwinderForThread() {
+  // libunwind's first unw_backtrace on a thread sets up its per-thread cache
+  // (pthread key, mmap): do it now, with hooks forwarding. The table
+  // unwinder falls back to it.
+  if (g.unwinder == Unwinder::kLibunwind || g.unwinder == Unwinder::kTable) {
+    void* tmp[4];
+    unw_backtrace(tmp, 4);
+  }
+  if (g.unwinder == Unwinder::kTable) ReadUnwindReportFlags();
+}
+
+void NoteModuleLoaded(const dl_phdr_info* info, uint64_t lo, uint64_t hi) {
+  const uint8_t* hdr = nullptr;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME) {
+      hdr = reinterpret_cast<const uint8_t*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    }
+  }
+  unwind::AddModule(lo, hi, hdr);
+}
+
+void NoteModuleUnloaded(uint64_t lo, uint64_t hi) { unwind::RemoveModule(lo, hi); }
+
+uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r) {
+  if (g.stack_ops) return CaptureShadowStack(pcs, max, r);
+  uint32_t cap = max + kCaptureSlack;
+  if (g.unwinder == Unwinder::kTable) {
+    bool exact;
+    uint32_t depth = DropOwnFrames(pcs, WalkTables(pcs, cap, r, &exact), max);
+    if (ATR_UNLIKELY(g_unwind_report.crosscheck) && exact) CrossCheck(pcs, depth, max);
+    return depth;
+  }
+  uint32_t n;
+  if (g.unwinder == Unwinder::kLibunwind) {
+    n = Libunwind(pcs, cap);
+  } else if (g.unwinder == Unwinder::kFramePointer) {
+    n = WalkFramePointers(pcs, cap, r);
+  } else {
+    return 0;
+  }
+  return DropOwnFrames(pcs, n, max);
 }
 
 uint64_t HashStack(const uint64_t* pcs, uint32_t depth) {
