@@ -368,7 +368,12 @@ FrameRule RuleForPc(const uint8_t* fde, uint64_t pc) {
   if (!ParseCie(id_field - cie_delta, is64, &cie)) return unsupported;
   uint64_t begin = r.Pointer(cie.fde_enc, 0);
   uint64_t range = r.Pointer(cie.fde_enc & 0x0f, 0, /*apply=*/false);
-  if (!r.ok || pc < begin || pc - begin >= range) return unsupported;
+  if (!r.ok) return unsupported;
+  if (pc < begin || pc - begin >= range) {
+    FrameRule no_fde;
+    no_fde.kind = FrameRule::kNoFde;
+    return no_fde;
+  }
   if (cie.has_aug_data) r.Skip(r.Uleb());
   if (!r.ok || cie.ra_reg != kRegRip || cie.code_align == 0) return unsupported;
 

@@ -23,6 +23,7 @@ struct FrameRule {
     kUnsupported = 0,  // not describable here: fall back
     kStandard = 1,     // caller's rsp = CFA, rip = [CFA-8], rbp below
     kEndOfStack = 2,   // rip (or rbp) undefined: the outermost frame
+    kNoFde = 3,        // pc is outside the FDE's range (code without CFI)
   };
   Kind kind = kUnsupported;
   bool cfa_rbp = false;     // CFA = rbp + cfa_offset, else rsp + cfa_offset
@@ -46,8 +47,8 @@ bool ParseEhFrameHdr(const uint8_t* hdr, EhFrameIndex* out);
 const uint8_t* FindFde(const EhFrameIndex& index, uint64_t pc);
 
 // Evaluates the FDE's CIE and FDE programs up to `pc` (for a frame reached
-// by a return, pass the return address minus one). kUnsupported if pc is
-// outside the FDE's range.
+// by a return, pass the return address minus one). kNoFde if pc is outside
+// the FDE's range.
 FrameRule RuleForPc(const uint8_t* fde, uint64_t pc);
 
 }  // namespace atr::unwind

@@ -25,8 +25,11 @@ constexpr uint64_t kMaxKey = uint64_t{1} << 47;  // user-space addresses
 // Packed rule: kind:2 | cfa_rbp:1 | cfa_offset:18 (signed) | rbp_offset/8:10
 // (signed); for kind 0 (fall back) the status goes where cfa_offset is.
 uint64_t Pack(FrameRule r, WalkStatus fallback) {
+  if (r.kind == FrameRule::kNoFde) fallback = WalkStatus::kNoFde;
+  if (r.kind == FrameRule::kUnsupported || r.kind == FrameRule::kNoFde) {
+    return FrameRule::kUnsupported | static_cast<uint64_t>(fallback) << 3;
+  }
   uint64_t w = r.kind;
-  if (r.kind == FrameRule::kUnsupported) return w | static_cast<uint64_t>(fallback) << 3;
   w |= static_cast<uint64_t>(r.cfa_rbp) << 2;
   w |= (static_cast<uint64_t>(static_cast<int64_t>(r.cfa_offset)) & 0x3ffff) << 3;
   w |= (static_cast<uint64_t>(static_cast<int64_t>(r.rbp_offset / 8)) & 0x3ff) << 21;
