@@ -5,6 +5,7 @@
 #include <ctime>
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "allocator/heap.h"
 #include "db/query.h"
@@ -44,12 +45,27 @@ void AddSampleToDigest(const ReplaySample& s, Digest* d) {
   }
 }
 
-std::vector<SpanSnapshot> TakeSnapshot(const alloc::Heap& heap) {
-  std::vector<SpanSnapshot> out;
+// Sum of the metrics of the two heaps of a counterfactual replay.
+alloc::HeapStats SumStats(const alloc::HeapStats& a, const alloc::HeapStats& b) {
+  alloc::HeapStats s = a;
+  s.live_objects += b.live_objects;
+  s.live_requested_bytes += b.live_requested_bytes;
+  s.allocated_bytes += b.allocated_bytes;
+  s.internal_waste_bytes += b.internal_waste_bytes;
+  s.free_slot_bytes += b.free_slot_bytes;
+  s.thread_cache_bytes += b.thread_cache_bytes;
+  s.free_retained_bytes += b.free_retained_bytes;
+  s.released_bytes += b.released_bytes;
+  s.resident_bytes += b.resident_bytes;
+  s.mapped_bytes += b.mapped_bytes;
+  return s;
+}
+
+void AppendSnapshot(const alloc::Heap& heap, uint64_t tag, std::vector<SpanSnapshot>* out) {
   heap.ForEachSpan([&](const alloc::SpanView& v) {
     if (v.size_class == 0 || v.live_ids.size() >= v.capacity) return;  // large or full
     SpanSnapshot s;
-    s.address = v.address;
+    s.address = v.address | tag;
     s.size_class = v.size_class;
     s.object_size = v.object_size;
     s.pages = v.pages;
@@ -58,46 +74,105 @@ std::vector<SpanSnapshot> TakeSnapshot(const alloc::Heap& heap) {
     s.live_requested_bytes = v.live_requested_bytes;
     s.free_bytes = (v.capacity - v.live_ids.size()) * v.object_size;
     s.allocation_ids.assign(v.live_ids.begin(), v.live_ids.end());
-    out.push_back(std::move(s));
+    out->push_back(std::move(s));
   });
-  return out;
 }
 
-// The model behind the engine, with the sampling and peak bookkeeping.
+// The model heaps of one replay: the main one, and for a segregation the
+// second one the chosen stacks allocate from.
+struct ModelHeaps {
+  std::unique_ptr<alloc::Heap> main;
+  std::unique_ptr<alloc::Heap> segregated;  // null unless segregate_stacks is set
+
+  static absl::StatusOr<ModelHeaps> Create(const BuiltinReplayOptions& o) {
+    ModelHeaps h;
+    ATR_ASSIGN_OR_RETURN(h.main, alloc::Heap::Create(o.config));
+    if (!o.segregate_stacks.empty()) {
+      ATR_ASSIGN_OR_RETURN(h.segregated, alloc::Heap::Create(o.config));
+    }
+    return h;
+  }
+  uint64_t resident_bytes() const {
+    return main->resident_bytes() + (segregated ? segregated->resident_bytes() : 0);
+  }
+  alloc::HeapStats Stats() const {
+    return segregated ? SumStats(main->Stats(), segregated->Stats()) : main->Stats();
+  }
+  std::vector<SpanSnapshot> Snapshot() const {
+    std::vector<SpanSnapshot> out;
+    AppendSnapshot(*main, 0, &out);
+    if (segregated) AppendSnapshot(*segregated, kSegregatedHandle, &out);
+    return out;
+  }
+};
+
+// The model behind the engine, with the sampling and peak bookkeeping, and
+// the routing of counterfactual replays (builtin_replay.h).
 class ModelBackend : public ReplayBackend {
  public:
-  ModelBackend(alloc::Heap* heap, const BuiltinReplayOptions& o, int64_t interval, bool sampling)
-      : heap_(heap), options_(o), interval_(interval), sampling_(sampling) {}
+  ModelBackend(ModelHeaps* heaps, const BuiltinReplayOptions& o, int64_t interval, bool sampling)
+      : heaps_(heaps), options_(o), interval_(interval), sampling_(sampling) {}
 
   void set_engine(const ReplayEngine* engine) { engine_ = engine; }
 
   absl::StatusOr<uint64_t> Acquire(const EventRow& e, uint64_t size, uint64_t align) override {
-    absl::StatusOr<uint64_t> a = heap_->Allocate(Cache(e.thread), size, align,
-                                                 static_cast<alloc::AllocationId>(e.seq));
-    if (a.ok()) {
-      digest_.Add(static_cast<uint64_t>(e.seq));
-      digest_.Add(*a);
-      if (options_.on_allocate) options_.on_allocate(e.seq, *a);
+    if (!options_.drop_stacks.empty() && options_.drop_stacks.contains(e.stack)) {
+      diverted_ = true;
+      const uint64_t handle = kDroppedHandle | static_cast<uint64_t>(e.seq);
+      dropped_[handle] = size;
+      dropped_live_ += size;
+      if (options_.on_allocate) options_.on_allocate(e.seq, handle);
+      return handle;
     }
-    return a;
+    const int h = heaps_->segregated && options_.segregate_stacks.contains(e.stack) ? 1 : 0;
+    diverted_ |= h == 1;
+    touched_[h] = true;
+    absl::StatusOr<uint64_t> a = HeapAt(h)->Allocate(Cache(h, e.thread), size, align,
+                                                     static_cast<alloc::AllocationId>(e.seq));
+    if (!a.ok()) return a;
+    const uint64_t handle = h == 1 ? *a | kSegregatedHandle : *a;
+    digest_.Add(static_cast<uint64_t>(e.seq));
+    digest_.Add(handle);
+    if (options_.on_allocate) options_.on_allocate(e.seq, handle);
+    return handle;
   }
 
   absl::Status Release(const EventRow& e, uint64_t handle, int64_t alloc_seq) override {
+    if ((handle & kDroppedHandle) != 0) {
+      diverted_ = true;
+      auto it = dropped_.find(handle);
+      if (it != dropped_.end()) {
+        dropped_live_ -= it->second;
+        dropped_.erase(it);
+      }
+      return absl::OkStatus();
+    }
     digest_.Add(static_cast<uint64_t>(e.seq) ^ handle);
-    return heap_->Free(Cache(e.thread), handle);
+    const int h = (handle & kSegregatedHandle) != 0 ? 1 : 0;
+    diverted_ |= h == 1;
+    touched_[h] = true;
+    return HeapAt(h)->Free(Cache(h, e.thread), handle & ~kSegregatedHandle);
   }
 
   void ThreadExit(const EventRow& e) override {
-    size_t i = static_cast<size_t>(e.thread);
-    if (i < caches_.size() && caches_[i] != kNoCache) (void)heap_->FlushThreadCache(caches_[i]);
+    for (int h = 0; h < 2; ++h) {
+      size_t i = static_cast<size_t>(e.thread);
+      if (i < caches_[h].size() && caches_[h][i] != kNoCache) {
+        (void)HeapAt(h)->FlushThreadCache(caches_[h][i]);
+      }
+    }
   }
 
   void AfterEvent(const EventRow& e, bool heap_op) override {
-    if (!heap_op) heap_->Tick(1);
+    // Every heap's clock counts every event (the idle scavenger measures
+    // time in events): an event that did not reach a heap ticks it once.
+    if (!heap_op || (diverted_ && !touched_[0])) heaps_->main->Tick(1);
+    if (heaps_->segregated && !touched_[1]) heaps_->segregated->Tick(1);
+    touched_[0] = touched_[1] = diverted_ = false;
     ++n_;
     if (!sampling_) return;
-    const int64_t live = I(engine_->live_bytes());
-    const int64_t res = I(heap_->resident_bytes());
+    const int64_t live = I(engine_->live_bytes() - dropped_live_);
+    const int64_t res = I(heaps_->resident_bytes());
     waste_sum_ += static_cast<double>(res - live);
     if (live > peak_live_) {
       peak_live_ = live;
@@ -105,7 +180,7 @@ class ModelBackend : public ReplayBackend {
       resident_at_peak_live_ = res;
       if (n_ - last_live_capture_ >= kPeakCaptureEvery || last_live_capture_ == 0) {
         last_live_capture_ = n_;
-        pending_live_ = FromStats(e.seq, SampleKind::kPeakLive, heap_->Stats());
+        pending_live_ = FromStats(e.seq, SampleKind::kPeakLive, heaps_->Stats());
         has_pending_live_ = true;
       }
     }
@@ -115,7 +190,7 @@ class ModelBackend : public ReplayBackend {
       live_at_peak_res_ = live;
       if (n_ - last_res_capture_ >= kPeakCaptureEvery || last_res_capture_ == 0) {
         last_res_capture_ = n_;
-        pending_res_ = FromStats(e.seq, SampleKind::kPeakResident, heap_->Stats());
+        pending_res_ = FromStats(e.seq, SampleKind::kPeakResident, heaps_->Stats());
         has_pending_res_ = true;
       }
       if (options_.span_snapshot &&
@@ -124,12 +199,12 @@ class ModelBackend : public ReplayBackend {
                                                     I(engine_->live_objects()) / 4))) {
         last_snapshot_ = n_;
         snapshot_seq_ = e.seq;
-        spans_ = TakeSnapshot(*heap_);
+        spans_ = heaps_->Snapshot();
       }
     }
     if (n_ % interval_ == 0) {
       FlushPeaks();
-      Emit(FromStats(e.seq, SampleKind::kInterval, heap_->Stats()));
+      Emit(FromStats(e.seq, SampleKind::kInterval, heaps_->Stats()));
     }
   }
 
@@ -148,21 +223,29 @@ class ModelBackend : public ReplayBackend {
     samples_.push_back(s);
   }
 
-  alloc::ThreadCacheId Cache(int64_t thread) {
+  alloc::Heap* HeapAt(int h) { return h ? heaps_->segregated.get() : heaps_->main.get(); }
+
+  // The thread cache of recorded thread `thread` in heap h (0 main, 1 segregated).
+  alloc::ThreadCacheId Cache(int h, int64_t thread) {
+    std::vector<alloc::ThreadCacheId>& caches = caches_[h];
     size_t i = thread < 0 ? 0 : static_cast<size_t>(thread);
-    if (i >= caches_.size()) caches_.resize(i + 1, kNoCache);
-    if (caches_[i] == kNoCache) caches_[i] = heap_->CreateThreadCache();
-    return caches_[i];
+    if (i >= caches.size()) caches.resize(i + 1, kNoCache);
+    if (caches[i] == kNoCache) caches[i] = HeapAt(h)->CreateThreadCache();
+    return caches[i];
   }
 
   static constexpr alloc::ThreadCacheId kNoCache = ~alloc::ThreadCacheId{0};
 
-  alloc::Heap* heap_;
+  ModelHeaps* heaps_;
   const BuiltinReplayOptions& options_;
   const ReplayEngine* engine_ = nullptr;
   const int64_t interval_;
   const bool sampling_;
-  std::vector<alloc::ThreadCacheId> caches_;  // indexed by threads.id
+  std::vector<alloc::ThreadCacheId> caches_[2];  // per heap, indexed by threads.id
+  bool touched_[2] = {false, false};  // this event reached heap 0 / 1
+  bool diverted_ = false;             // this event went to heap 1 or was dropped
+  absl::flat_hash_map<uint64_t, uint64_t> dropped_;  // live dropped handle -> size
+  uint64_t dropped_live_ = 0;
   Digest digest_;
   int64_t n_ = 0;
   double waste_sum_ = 0;
@@ -180,16 +263,16 @@ class ModelBackend : public ReplayBackend {
 absl::StatusOr<std::vector<SpanSnapshot>> SnapshotAt(TraceReader* reader,
                                                      const BuiltinReplayOptions& o,
                                                      int32_t pid, int64_t seq) {
-  ATR_ASSIGN_OR_RETURN(std::unique_ptr<alloc::Heap> heap, alloc::Heap::Create(o.config));
+  ATR_ASSIGN_OR_RETURN(ModelHeaps heaps, ModelHeaps::Create(o));
   BuiltinReplayOptions quiet = o;
   quiet.on_allocate = nullptr;
   quiet.span_snapshot = false;
-  ModelBackend backend(heap.get(), quiet, 1, /*sampling=*/false);
+  ModelBackend backend(&heaps, quiet, 1, /*sampling=*/false);
   EngineOptions eo{.pid = pid, .until_seq = seq, .max_problems = 0, .report_leaks = false};
   ReplayEngine engine(reader, eo, &backend);
   backend.set_engine(&engine);
   ATR_RETURN_IF_ERROR(engine.Run());
-  return TakeSnapshot(*heap);
+  return heaps.Snapshot();
 }
 
 }  // namespace
@@ -234,8 +317,8 @@ absl::StatusOr<ReplayRun> RunBuiltinReplay(TraceReader* reader,
   if (interval <= 0) {
     ATR_ASSIGN_OR_RETURN(interval, AutoSampleInterval(*reader));
   }
-  ATR_ASSIGN_OR_RETURN(std::unique_ptr<alloc::Heap> heap, alloc::Heap::Create(options.config));
-  ModelBackend backend(heap.get(), options, interval, /*sampling=*/true);
+  ATR_ASSIGN_OR_RETURN(ModelHeaps heaps, ModelHeaps::Create(options));
+  ModelBackend backend(&heaps, options, interval, /*sampling=*/true);
   EngineOptions eo{.pid = pid,
                    .until_seq = options.until_seq,
                    .max_problems = options.max_problems,
@@ -247,7 +330,7 @@ absl::StatusOr<ReplayRun> RunBuiltinReplay(TraceReader* reader,
 
   ReplayRun run;
   backend.FlushPeaks();
-  const alloc::HeapStats final_stats = heap->Stats();
+  const alloc::HeapStats final_stats = heaps.Stats();
   backend.Emit(FromStats(engine.last_seq(), SampleKind::kFinal, final_stats));
   run.samples = std::move(backend.samples_);
   std::stable_sort(run.samples.begin(), run.samples.end(),

@@ -18,6 +18,16 @@
 //   o.config = *alloc::ParseConfig({"page_size=4096"});
 //   ATR_ASSIGN_OR_RETURN(ReplayRun run, RunBuiltinReplay(&reader, o));
 //   run.summary.digest;  // "3f9c0e2a7b1d4c55"
+//
+// Counterfactual replays (`atr whatif`, `atr frag --verify`): the
+// allocations of chosen stacks go to a second Heap of their own, same
+// configuration (segregate_stacks), or are not replayed at all
+// (drop_stacks), with their frees and reallocs. Handles of the second heap
+// carry kSegregatedHandle, those of dropped blocks kDroppedHandle, so every
+// release finds its heap. Live, resident and every sampled metric are the
+// sums over both heaps; live excludes dropped blocks. Spans of the second
+// heap are snapshotted with kSegregatedHandle set in their address, so they
+// never collide with the first heap's in replay_spans.
 #ifndef ATR_REPLAYER_BUILTIN_REPLAY_H_
 #define ATR_REPLAYER_BUILTIN_REPLAY_H_
 
@@ -26,6 +36,7 @@
 #include <limits>
 #include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "allocator/config.h"
 #include "db/trace_reader.h"
@@ -41,9 +52,19 @@ struct BuiltinReplayOptions {
   bool span_snapshot = true;      // snapshot at the resident peak (may cost a second pass)
   size_t max_problems = 10000;
   std::function<void(int64_t seq)> progress{};
-  // Test hook: every acquisition as (allocation id, model address).
+  // Test hook: every acquisition as (allocation id, handle): the model
+  // address, tagged as below for segregated and dropped blocks.
   std::function<void(int64_t id, uint64_t addr)> on_allocate{};
+  // Counterfactuals, by allocation stack (events.stack of the acquiring
+  // event; a moving realloc's new block goes by the realloc's stack).
+  // REQUIRES: the two sets are disjoint.
+  absl::flat_hash_set<StackId> segregate_stacks{};  // to a second heap
+  absl::flat_hash_set<StackId> drop_stacks{};       // not replayed
 };
+
+// Tags of backend handles (model addresses stay below 2^46).
+inline constexpr uint64_t kSegregatedHandle = uint64_t{1} << 62;
+inline constexpr uint64_t kDroppedHandle = uint64_t{1} << 61;
 
 // REQUIRES: reader outlives the call. Errors: bad configuration, unreadable
 // trace. Bad events become problems in run.problems.

@@ -1,8 +1,10 @@
 #include "replayer/builtin_replay.h"
 
+#include <map>
 #include <random>
 
 #include "db/query.h"
+#include "db/sqlite.h"
 #include "gtest/gtest.h"
 #include "replayer/replay_store.h"
 #include "replayer/replay_test_util.h"
@@ -169,6 +171,130 @@ TEST(BuiltinReplayTest, ResultsAreStoredInTheTrace) {
   for (const SpanSnapshot& sp : c.run.spans) blame += static_cast<int64_t>(sp.allocation_ids.size());
   EXPECT_EQ(q->Int(3), blame);
   EXPECT_EQ(q->Int(4), c.run.summary.peak_live_bytes);
+}
+
+
+TEST(BuiltinReplayTest, StoreRecordsTheCounterfactual) {
+  TraceBuilder t;
+  RandomWorkload(t, 500, 1, 9);
+  TraceReader r = t.Open();
+  Captured c = Replay(r);
+  ASSERT_TRUE(StoreReplay(t.path(), c.run).ok());
+  {  // a replays table from before the column
+    auto db = db_internal::SqlDatabase::Open(t.path(), SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(db->Exec("ALTER TABLE replays DROP COLUMN counterfactual", "test").ok());
+  }
+  auto id = StoreReplay(t.path(), c.run, "segregate keep_session");
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto r2 = TraceReader::Open(t.path());
+  ASSERT_TRUE(r2.ok());
+  auto q = QueryCursor::Run(*r2, "SELECT id, counterfactual FROM replays ORDER BY id");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(q->Next());
+  EXPECT_TRUE(q->IsNull(1));
+  ASSERT_TRUE(q->Next());
+  EXPECT_EQ(q->Int(0), *id);
+  EXPECT_EQ(q->Text(1), "segregate keep_session");
+}
+
+// The example's pattern (examples/session_server.cc): short-lived tokens
+// (stack 1) and a few long-lived sessions (stack 2) share a size class;
+// then rows of another class (stack 3) are allocated while the sessions pin
+// the token spans.
+void SessionPattern(TraceBuilder& t) {
+  constexpr int kTokens = 16000;
+  uint64_t next = 0x100000;
+  std::vector<uint64_t> tokens;
+  for (int i = 0; i < kTokens; ++i) {
+    tokens.push_back(next);
+    t.Add(1, Op::kNew, next, 48, 0, /*stack=*/1);
+    next += 64;
+    if (i % 16 == 0) {
+      t.Add(1, Op::kNew, next, 48, 0, /*stack=*/2);
+      next += 64;
+    }
+  }
+  for (uint64_t a : tokens) t.Add(1, Op::kDelete, a, 0, 0, 1);
+  std::vector<uint64_t> rows;
+  for (int i = 0; i < kTokens; ++i) {
+    rows.push_back(next);
+    t.Add(1, Op::kNew, next, 64, 0, /*stack=*/3);
+    next += 64;
+  }
+  for (uint64_t a : rows) t.Add(1, Op::kDelete, a, 0, 0, 3);
+}
+
+TEST(BuiltinReplayTest, SegregationRoutesTheSitesStacksToASecondHeap) {
+  TraceBuilder t;
+  SessionPattern(t);
+  TraceReader r = t.Open();
+  BuiltinReplayOptions o;
+  o.segregate_stacks = {2};
+  Captured c = Replay(r, o);
+  ASSERT_EQ(c.addresses.size(), 16000u + 1000u + 16000u);
+  std::map<uint64_t, int64_t> stack_of_seq;
+  for (const EventRow& e : t.events()) stack_of_seq[static_cast<uint64_t>(e.seq)] = e.stack;
+  for (const auto& [id, handle] : c.addresses) {
+    EXPECT_EQ((handle & kSegregatedHandle) != 0, stack_of_seq[static_cast<uint64_t>(id)] == 2)
+        << id;
+  }
+  // Every free found its heap: no model errors, and what is left live are
+  // exactly the sessions.
+  EXPECT_EQ(c.run.problems.count(ProblemKind::kModelError), 0);
+  EXPECT_EQ(c.run.summary.final_live_bytes, 1000 * 48);
+  EXPECT_EQ(c.run.summary.heap_ops, 2 * 16000 + 1000 + 2 * 16000);
+  // The sessions no longer pin the token spans: the rows reuse their pages.
+  Captured base = Replay(r);
+  EXPECT_EQ(base.run.summary.peak_live_bytes, c.run.summary.peak_live_bytes);
+  EXPECT_LT(c.run.summary.peak_resident_bytes, base.run.summary.peak_resident_bytes * 3 / 4)
+      << base.run.summary.peak_resident_bytes;
+  EXPECT_NE(c.run.summary.digest, base.run.summary.digest);
+  // Spans of both heaps are snapshotted; the second heap's are tagged so
+  // the replay stores without key collisions.
+  bool tagged = false;
+  for (const SpanSnapshot& sp : c.run.spans) tagged |= (sp.address & kSegregatedHandle) != 0;
+  EXPECT_TRUE(tagged);
+  auto id = StoreReplay(t.path(), c.run);
+  EXPECT_TRUE(id.ok()) << id.status();
+}
+
+TEST(BuiltinReplayTest, SegregationIsDeterministic) {
+  TraceBuilder t;
+  RandomWorkload(t, 5000, 3, 11);
+  BuiltinReplayOptions o;
+  for (EventRow& e : t.events()) {
+    e.stack = e.seq;  // one stack per event; a third of them segregated
+    if (e.seq % 3 == 0) o.segregate_stacks.insert(e.seq);
+  }
+  TraceReader r = t.Open();
+  Captured a = Replay(r, o), b = Replay(r, o);
+  EXPECT_EQ(a.run.summary.digest, b.run.summary.digest);
+  EXPECT_EQ(a.addresses, b.addresses);
+  EXPECT_EQ(a.run.problems.count(ProblemKind::kModelError), 0);
+  int segregated = 0;
+  for (const auto& [id, handle] : a.addresses) segregated += (handle & kSegregatedHandle) != 0;
+  EXPECT_GT(segregated, 0);
+}
+
+TEST(BuiltinReplayTest, DropSkipsTheSitesBlocksAndTheirFrees) {
+  TraceBuilder t;
+  SessionPattern(t);
+  TraceReader r = t.Open();
+  Captured base = Replay(r);
+  BuiltinReplayOptions o;
+  o.drop_stacks = {3};  // the rows
+  Captured c = Replay(r, o);
+  EXPECT_EQ(c.run.problems.count(ProblemKind::kModelError), 0);
+  // The live peak moves from the report phase to the end of the serving phase.
+  EXPECT_EQ(base.run.summary.peak_live_bytes, 16000 * 64 + 1000 * 48);
+  EXPECT_EQ(c.run.summary.peak_live_bytes, 16000 * 48 + 1000 * 48);
+  EXPECT_EQ(c.run.summary.final_live_bytes, 1000 * 48);
+  EXPECT_LT(c.run.summary.peak_resident_bytes, base.run.summary.peak_resident_bytes);
+  int dropped = 0;
+  for (const auto& [id, handle] : c.addresses) dropped += (handle & kDroppedHandle) != 0;
+  EXPECT_EQ(dropped, 16000);
+  for (const ReplaySample& s : c.run.samples) EXPECT_GE(s.resident_bytes, s.live_bytes);
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS replays(
   snapshot_seq INTEGER,
   problems INTEGER,
   outcome TEXT,
-  digest TEXT);
+  digest TEXT,
+  counterfactual TEXT);
 CREATE TABLE IF NOT EXISTS replay_samples(
   replay_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -105,7 +106,22 @@ void BindRef(SqlStatement& st, int seq_col, const EventRef& r, bool with_size) {
   if (r.seq != 0) st.BindInt64(seq_col + 2, r.tid); else st.BindNull(seq_col + 2);
 }
 
-absl::StatusOr<int64_t> Write(SqlDatabase& db, const ReplayRun& run) {
+// Traces whose replays table predates the counterfactual column get it.
+absl::Status AddCounterfactualColumn(SqlDatabase& db) {
+  ATR_ASSIGN_OR_RETURN(
+      SqlStatement q,
+      SqlStatement::Prepare(
+          db, "SELECT count(*) FROM pragma_table_info('replays') WHERE name = 'counterfactual'",
+          "reading the replays table"));
+  ATR_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (row && sqlite3_column_int64(q.get(), 0) > 0) return absl::OkStatus();
+  return db.Exec("ALTER TABLE replays ADD COLUMN counterfactual TEXT",
+                 "adding replays.counterfactual");
+}
+
+absl::StatusOr<int64_t> Write(SqlDatabase& db, const ReplayRun& run,
+                              const std::string& counterfactual) {
+  ATR_RETURN_IF_ERROR(AddCounterfactualColumn(db));
   const ReplaySummary& s = run.summary;
   ATR_ASSIGN_OR_RETURN(
       SqlStatement ins,
@@ -115,9 +131,9 @@ absl::StatusOr<int64_t> Write(SqlDatabase& db, const ReplayRun& run) {
           "duration_ns, allocator_ns, events, heap_ops, last_seq, peak_live_bytes, peak_live_seq, "
           "resident_at_peak_live, peak_resident_bytes, peak_resident_seq, live_at_peak_resident, "
           "fragmentation_at_peak, jw3, jw4, avg_waste_bytes, final_live_bytes, "
-          "final_resident_bytes, snapshot_seq, problems, outcome, digest) VALUES "
+          "final_resident_bytes, snapshot_seq, problems, outcome, digest, counterfactual) VALUES "
           "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,"
-          "?24,?25,?26,?27)",
+          "?24,?25,?26,?27,?28)",
           "storing the replay"));
   ins.BindText(1, s.allocator);
   ins.BindText(2, s.config);
@@ -146,6 +162,7 @@ absl::StatusOr<int64_t> Write(SqlDatabase& db, const ReplayRun& run) {
   ins.BindInt64(25, s.problems);
   ins.BindText(26, s.outcome);
   if (s.digest.empty()) ins.BindNull(27); else ins.BindText(27, s.digest);
+  if (counterfactual.empty()) ins.BindNull(28); else ins.BindText(28, counterfactual);
   ATR_RETURN_IF_ERROR(ins.Run());
   const int64_t id = sqlite3_last_insert_rowid(db.get());
 
@@ -227,7 +244,8 @@ absl::StatusOr<int64_t> Write(SqlDatabase& db, const ReplayRun& run) {
 
 }  // namespace
 
-absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayRun& run) {
+absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayRun& run,
+                                    const std::string& counterfactual) {
   absl::StatusOr<SqlDatabase> opened = SqlDatabase::Open(trace_path, SQLITE_OPEN_READWRITE);
   if (!opened.ok()) {
     return absl::Status(opened.status().code(),
@@ -242,7 +260,7 @@ absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayR
     return absl::Status(s.code(), absl::StrCat("cannot store the replay in the trace: ",
                                                s.message(), " (use --no-store)"));
   }
-  absl::StatusOr<int64_t> id = Write(db, run);
+  absl::StatusOr<int64_t> id = Write(db, run, counterfactual);
   if (!id.ok()) {
     (void)db.Exec("ROLLBACK", "rolling back");
     return id.status();

@@ -18,8 +18,13 @@ namespace atr::replay {
 
 // Opens the trace read-write, appends one replay in one transaction and
 // returns its replays.id. Fails with one line naming the file (read-only
-// file, locked, not a trace...); nothing is written then.
-absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayRun& run);
+// file, locked, not a trace...); nothing is written then. `counterfactual`
+// names the change a counterfactual replay made to the recorded program
+// (replays.counterfactual, e.g. "segregate keep_session"); empty (NULL) for
+// a replay of the program as recorded. A replays table from before that
+// column gets it (ALTER TABLE) on the first store.
+absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayRun& run,
+                                    const std::string& counterfactual = "");
 
 // The replay tables' DDL (for docs and tests).
 const char* ReplaySchemaSql();
