@@ -1,11 +1,17 @@
 // The walk and its per-address rule cache (see table_unwinder.h).
 //
-// Cache: 2^14 sets of 4 ways, one 64-bit word per entry, shared by all
+// Cache: two direct-mapped arrays of 2^16 64-bit words, shared by all
 // threads. A word holds the address's tag and its packed rule, so a reader
-// never sees half of an update (single-word atomics, no locks). The set is
-// chosen by the low bits of the key and the tag holds the rest, so the key
-// is never stored twice. Key: a return address (its rule is the rule at
+// never sees half of an update (single-word atomics, no locks). The slot is
+// the low 16 bits of the key and the tag the rest, so the key is never
+// stored twice. A new rule goes to the primary array and pushes the one it
+// replaces to the secondary: lookups almost always hit the primary, a
+// branch the CPU predicts. Key: a return address (its rule is the rule at
 // key-1, the call instruction); a walk's first, exact pc uses pc+1.
+//
+// The per-frame critical path is load return address -> load rule -> add
+// the CFA offset -> load the next return address; the packing keeps the
+// decode on it to one AND (the offset sits unsigned in the low bits).
 #include "recorder/preload/unwind/table_unwinder.h"
 
 #include <atomic>
@@ -13,48 +19,48 @@
 #include "recorder/preload/unwind/cfi.h"
 #include "recorder/preload/unwind/module_registry.h"
 
+#define ATR_UNWIND_LIKELY(x) __builtin_expect(!!(x), 1)
+
 namespace atr::unwind {
 namespace {
 
-constexpr uint32_t kSetBits = 14;
-constexpr uint32_t kWays = 4;
-constexpr uint64_t kSets = uint64_t{1} << kSetBits;
-constexpr uint32_t kRuleBits = 31;
+constexpr uint32_t kSlotBits = 16;
+constexpr uint64_t kSlots = uint64_t{1} << kSlotBits;
+constexpr uint32_t kTagShift = 33;               // rule in bits 0..32
 constexpr uint64_t kMaxKey = uint64_t{1} << 47;  // user-space addresses
 
-// Packed rule: kind:2 | cfa_rbp:1 | cfa_offset:18 (signed) | rbp_offset/8:10
-// (signed); for kind 0 (fall back) the status goes where cfa_offset is.
+// Packed rule: cfa_offset:18 (unsigned) | cfa_rbp:1 | rbp_offset/8:10
+// (signed) | kind:2. For kind 0 (fall back) the status sits in bits 0..2.
+constexpr uint64_t kCfaOffsetMask = 0x3ffff;
+constexpr uint32_t kCfaRbpBit = 18, kRbpShift = 19, kKindShift = 29;
+
 uint64_t Pack(FrameRule r, WalkStatus fallback) {
   if (r.kind == FrameRule::kNoFde) fallback = WalkStatus::kNoFde;
-  if (r.kind == FrameRule::kUnsupported || r.kind == FrameRule::kNoFde) {
-    return FrameRule::kUnsupported | static_cast<uint64_t>(fallback) << 3;
+  if (r.kind == FrameRule::kStandard &&
+      (r.cfa_offset <= 0 || static_cast<uint64_t>(r.cfa_offset) > kCfaOffsetMask)) {
+    r.kind = FrameRule::kUnsupported;  // not seen in compiled code
   }
-  uint64_t w = r.kind;
-  w |= static_cast<uint64_t>(r.cfa_rbp) << 2;
-  w |= (static_cast<uint64_t>(static_cast<int64_t>(r.cfa_offset)) & 0x3ffff) << 3;
-  w |= (static_cast<uint64_t>(static_cast<int64_t>(r.rbp_offset / 8)) & 0x3ff) << 21;
+  if (r.kind == FrameRule::kUnsupported || r.kind == FrameRule::kNoFde) {
+    return uint64_t{FrameRule::kUnsupported} << kKindShift | static_cast<uint64_t>(fallback);
+  }
+  uint64_t w = uint64_t{r.kind} << kKindShift;
+  w |= static_cast<uint64_t>(r.cfa_offset);
+  w |= uint64_t{r.cfa_rbp} << kCfaRbpBit;
+  w |= (static_cast<uint64_t>(static_cast<int64_t>(r.rbp_offset / 8)) & 0x3ff) << kRbpShift;
   return w;
 }
 
-struct Unpacked {
-  uint32_t kind;
-  bool cfa_rbp;
-  int64_t cfa_offset;
-  int64_t rbp_offset;
-  WalkStatus fallback;
-};
-
-inline Unpacked Unpack(uint64_t w) {
-  Unpacked u;
-  u.kind = static_cast<uint32_t>(w & 3);
-  u.cfa_rbp = (w >> 2) & 1;
-  u.cfa_offset = static_cast<int64_t>(w << 43) >> 46;  // bits 3..20, sign-extended
-  u.rbp_offset = (static_cast<int64_t>(w << 33) >> 54) * 8;  // bits 21..30
-  u.fallback = static_cast<WalkStatus>((w >> 3) & 7);
-  return u;
+inline uint32_t KindOf(uint64_t w) { return static_cast<uint32_t>(w >> kKindShift) & 3; }
+inline int64_t RbpOffsetOf(uint64_t w) {
+  return (static_cast<int64_t>(w << (64 - kRbpShift - 10)) >> 54) * 8;
+}
+inline WalkStatus FallbackOf(uint64_t w) {
+  auto s = static_cast<WalkStatus>(w & 7);
+  return s == WalkStatus::kOk ? WalkStatus::kUnsupported : s;
 }
 
-alignas(64) std::atomic<uint64_t> g_cache[kSets * kWays];
+alignas(64) std::atomic<uint64_t> g_primary[kSlots];
+alignas(64) std::atomic<uint64_t> g_secondary[kSlots];
 std::atomic<uint64_t> g_epoch{0};       // bumped when cached rules may be stale
 std::atomic<bool> g_cache_dirty{false};  // anything inserted since the last clear
 
@@ -69,47 +75,49 @@ uint64_t ComputeRule(uint64_t key) {
   return Pack(r, WalkStatus::kUnsupported);
 }
 
-__attribute__((noinline, cold)) uint64_t MissAndInsert(uint64_t key, std::atomic<uint64_t>* set) {
+__attribute__((noinline, cold)) uint64_t MissAndInsert(uint64_t key) {
   uint64_t epoch = g_epoch.load(std::memory_order_acquire);
   uint64_t rule = ComputeRule(key);
   if (key >= kMaxKey) return rule;
-  uint64_t word = (key >> kSetBits) << kRuleBits | rule;
-  uint32_t way = kWays;
-  for (uint32_t i = 0; i < kWays; ++i) {
-    if (set[i].load(std::memory_order_relaxed) == 0) {
-      way = i;
-      break;
-    }
-  }
-  if (way == kWays) way = static_cast<uint32_t>((key >> kSetBits) ^ (key >> 20)) & (kWays - 1);
+  uint64_t slot = key & (kSlots - 1);
+  uint64_t word = (key >> kSlotBits) << kTagShift | rule;
+  // Two relaxed stores: a concurrent reader may miss both copies and
+  // compute the rule itself, never see a wrong one.
+  uint64_t old = g_primary[slot].load(std::memory_order_relaxed);
+  if (old != 0) g_secondary[slot].store(old, std::memory_order_relaxed);
   if (!g_cache_dirty.load(std::memory_order_relaxed)) {
     g_cache_dirty.store(true, std::memory_order_relaxed);
   }
-  set[way].store(word, std::memory_order_relaxed);
+  g_primary[slot].store(word, std::memory_order_relaxed);
   // A module may have gone away while the rule was computed: then the
   // writer's clear may have missed this entry, so take it back.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (g_epoch.load(std::memory_order_relaxed) != epoch) {
     uint64_t expected = word;
-    set[way].compare_exchange_strong(expected, 0, std::memory_order_relaxed);
+    g_primary[slot].compare_exchange_strong(expected, 0, std::memory_order_relaxed);
   }
   return rule;
 }
 
+// The packed rule for a key (rule bits only). Words are never 0 once
+// written (the kind bits of every rule are nonzero or its status is), and
+// an empty word's tag 0 cannot match: keys below 2^16 are not code.
 inline uint64_t RuleFor(uint64_t key) {
-  std::atomic<uint64_t>* set = &g_cache[(key & (kSets - 1)) * kWays];
-  uint64_t tag = key >> kSetBits;
-  for (uint32_t i = 0; i < kWays; ++i) {
-    uint64_t w = set[i].load(std::memory_order_relaxed);
-    if ((w >> kRuleBits) == tag && w != 0) return w & ((uint64_t{1} << kRuleBits) - 1);
-  }
-  return MissAndInsert(key, set);
+  constexpr uint64_t kRuleMask = (uint64_t{1} << kTagShift) - 1;
+  uint64_t slot = key & (kSlots - 1);
+  uint64_t tag = key >> kSlotBits;
+  uint64_t w = g_primary[slot].load(std::memory_order_relaxed);
+  if (ATR_UNWIND_LIKELY((w >> kTagShift) == tag && tag != 0)) return w & kRuleMask;
+  w = g_secondary[slot].load(std::memory_order_relaxed);
+  if ((w >> kTagShift) == tag && tag != 0) return w & kRuleMask;
+  return MissAndInsert(key);
 }
 
 void ClearCache() {
   g_epoch.fetch_add(1, std::memory_order_seq_cst);
   if (!g_cache_dirty.exchange(false, std::memory_order_relaxed)) return;
-  for (auto& e : g_cache) e.store(0, std::memory_order_relaxed);
+  for (auto& e : g_primary) e.store(0, std::memory_order_relaxed);
+  for (auto& e : g_secondary) e.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -124,18 +132,21 @@ WalkStatus Walk(const Registers& start, uint64_t stack_lo, uint64_t stack_hi, ui
   pcs[n++] = pc;
   uint64_t key = pc + 1;  // the first pc is exact, not a return address
   while (n < cap) {
-    Unpacked u = Unpack(RuleFor(key));
-    if (u.kind == FrameRule::kEndOfStack) break;
-    if (u.kind != FrameRule::kStandard) return u.fallback;
-    uint64_t cfa = (u.cfa_rbp ? rbp : sp) + static_cast<uint64_t>(u.cfa_offset);
+    uint64_t w = RuleFor(key);
+    uint32_t kind = KindOf(w);
+    if (kind == FrameRule::kEndOfStack) break;
+    if (kind != FrameRule::kStandard) return FallbackOf(w);
+    uint64_t base = (w >> kCfaRbpBit) & 1 ? rbp : sp;
+    uint64_t cfa = base + (w & kCfaOffsetMask);
     // The caller's frame lies above ours and inside the stack: this bounds
     // every read and guarantees progress.
     if (cfa <= sp || cfa > stack_hi || cfa - 8 < stack_lo) return WalkStatus::kOutsideStack;
     uint64_t ra = *reinterpret_cast<const uint64_t*>(cfa - 8);
-    if (u.rbp_offset != 0) {
-      uint64_t slot = cfa + static_cast<uint64_t>(u.rbp_offset);
-      if (slot < stack_lo || slot + 8 > stack_hi) return WalkStatus::kOutsideStack;
-      rbp = *reinterpret_cast<const uint64_t*>(slot);
+    int64_t rbp_offset = RbpOffsetOf(w);
+    if (rbp_offset != 0) {
+      uint64_t at = cfa + static_cast<uint64_t>(rbp_offset);
+      if (at < stack_lo || at + 8 > stack_hi) return WalkStatus::kOutsideStack;
+      rbp = *reinterpret_cast<const uint64_t*>(at);
     }
     sp = cfa;
     if (ra < 0x4000) break;  // libunwind's end-of-stack test
