@@ -90,6 +90,7 @@ struct TraceWriter::State {
   SqlStatement inline_delete;
   SqlStatement inline_insert;
   SqlStatement meta_upsert;
+  absl::flat_hash_map<std::string, SqlStatement> other_statements;  // ExecuteSql
 
   absl::Status CheckOpen() const {
     if (finished) {
@@ -138,11 +139,16 @@ TraceWriter::TraceWriter(std::unique_ptr<State> state) : state_(std::move(state)
 
 TraceWriter::~TraceWriter() {
   if (state_ == nullptr || state_->finished || state_->db.get() == nullptr) return;
-  // Best effort: keep what was added; the trace stays marked incomplete.
-  // Errors cannot be reported from here; Flush() first to see them.
-  (void)state_->events.Flush();
-  (void)state_->stack_nodes.Flush();
-  (void)state_->db.Exec("COMMIT", "committing");
+  // Best effort: keep what was added (or, with commit_on_flush_only, what
+  // was flushed); the trace stays marked incomplete. Errors cannot be
+  // reported from here; Flush() first to see them.
+  if (state_->options.commit_on_flush_only) {
+    (void)state_->db.Exec("ROLLBACK", "rolling back");
+  } else {
+    (void)state_->events.Flush();
+    (void)state_->stack_nodes.Flush();
+    (void)state_->db.Exec("COMMIT", "committing");
+  }
   (void)state_->db.Exec("PRAGMA journal_mode=DELETE", "closing");
 }
 
@@ -170,7 +176,76 @@ absl::StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::Create(
                                            "PRAGMA temp_store=MEMORY;"),
                               "configuring"));
   ATR_RETURN_IF_ERROR(db_internal::CreateSchema(db));
+  ATR_RETURN_IF_ERROR(PrepareStatements(*state));
+  ATR_RETURN_IF_ERROR(db.Exec("BEGIN", "starting a transaction"));
+  std::unique_ptr<TraceWriter> w(new TraceWriter(std::move(state)));
+  ATR_RETURN_IF_ERROR(w->SetMeta("atr_version", ATR_VERSION));
+  ATR_RETURN_IF_ERROR(w->SetMeta("sqlite_version", sqlite3_libversion()));
+  return w;
+}
 
+absl::StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::OpenUnfinished(
+    const std::string& path, const TraceWriterOptions& options) {
+  if (path.empty()) return absl::InvalidArgumentError("trace path is empty");
+  if (access(path.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such trace"));
+  }
+  auto state = std::make_unique<State>();
+  state->options = options;
+  if (state->options.commit_every_events <= 0) state->options.commit_every_events = 1 << 16;
+  ATR_ASSIGN_OR_RETURN(state->db, SqlDatabase::Open(path, SQLITE_OPEN_READWRITE));
+  SqlDatabase& db = state->db;
+  ATR_RETURN_IF_ERROR(db.Exec(absl::StrCat("PRAGMA journal_mode=TRUNCATE;"
+                                           "PRAGMA synchronous=OFF;"
+                                           "PRAGMA cache_size=-", options.cache_mib * 1024, ";"
+                                           "PRAGMA temp_store=MEMORY;"),
+                              "configuring"));
+  auto meta = SqlStatement::Prepare(db, "SELECT value FROM meta WHERE key=?1", "reading meta");
+  if (!meta.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": not an atr trace"));
+  auto meta_value = [&](std::string_view key) -> absl::StatusOr<std::string> {
+    meta->BindText(1, key);
+    ATR_ASSIGN_OR_RETURN(bool row, meta->Step());
+    std::string v = row ? meta->ColumnText(0) : std::string();
+    meta->Reset();
+    return v;
+  };
+  ATR_ASSIGN_OR_RETURN(std::string version, meta_value("schema_version"));
+  if (version != absl::StrCat(kTraceSchemaVersion)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": trace schema version '", version, "' cannot be continued by this atr (",
+        kTraceSchemaVersion, ")"));
+  }
+  ATR_ASSIGN_OR_RETURN(std::string complete, meta_value("complete"));
+  if (complete != "0") {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": the trace is already complete; nothing to continue"));
+  }
+  ATR_ASSIGN_OR_RETURN(SqlStatement threads,
+                       SqlStatement::Prepare(db, "SELECT id, pid, tid FROM threads",
+                                             "reading threads"));
+  while (true) {
+    ATR_ASSIGN_OR_RETURN(bool row, threads.Step());
+    if (!row) break;
+    state->thread_ids[ThreadKey(static_cast<int32_t>(threads.ColumnInt64(1)),
+                                static_cast<int32_t>(threads.ColumnInt64(2)))] =
+        threads.ColumnInt64(0);
+  }
+  ATR_ASSIGN_OR_RETURN(SqlStatement count, SqlStatement::Prepare(db, "SELECT count(*) FROM "
+                                                                     "event_log",
+                                                                 "counting events"));
+  ATR_ASSIGN_OR_RETURN(bool counted, count.Step());
+  if (counted) state->events_added = count.ColumnInt64(0);
+  count = SqlStatement();
+  threads = SqlStatement();
+  *meta = SqlStatement();
+  ATR_RETURN_IF_ERROR(PrepareStatements(*state));
+  ATR_RETURN_IF_ERROR(db.Exec("BEGIN", "starting a transaction"));
+  return std::unique_ptr<TraceWriter>(new TraceWriter(std::move(state)));
+}
+
+absl::Status TraceWriter::PrepareStatements(State& st) {
+  State* state = &st;
+  SqlDatabase& db = st.db;
   ATR_ASSIGN_OR_RETURN(state->events,
                        BatchInserter::Create(db, "event_log", kEventColumns, kEventNullIfZero,
                                              "inserting events"));
@@ -240,12 +315,7 @@ absl::StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::Create(
                             "INSERT INTO meta(key, value) VALUES(?1,?2) "
                             "ON CONFLICT(key) DO UPDATE SET value=?2",
                             "writing meta"));
-
-  ATR_RETURN_IF_ERROR(db.Exec("BEGIN", "starting a transaction"));
-  std::unique_ptr<TraceWriter> w(new TraceWriter(std::move(state)));
-  ATR_RETURN_IF_ERROR(w->SetMeta("atr_version", ATR_VERSION));
-  ATR_RETURN_IF_ERROR(w->SetMeta("sqlite_version", sqlite3_libversion()));
-  return w;
+  return absl::OkStatus();
 }
 
 absl::Status TraceWriter::AddEvent(const EventRow& e) {
@@ -274,7 +344,10 @@ absl::Status TraceWriter::AddEvent(const EventRow& e) {
   row[kSpDepth] = e.sp_depth;
   ATR_RETURN_IF_ERROR(s.events.Commit());
   ++s.events_added;
-  if (++s.events_since_commit >= s.options.commit_every_events) return s.CommitAndBegin();
+  if (++s.events_since_commit >= s.options.commit_every_events &&
+      !s.options.commit_on_flush_only) {
+    return s.CommitAndBegin();
+  }
   return absl::OkStatus();
 }
 
@@ -414,6 +487,29 @@ absl::Status TraceWriter::SetMetaInt(std::string_view key, int64_t value) {
 absl::Status TraceWriter::SetMetaList(std::string_view key,
                                       const std::vector<std::string>& values) {
   return SetMeta(key, db_internal::EncodeJsonStrings(values));
+}
+
+absl::Status TraceWriter::ExecuteSql(std::string_view sql, std::initializer_list<SqlArg> args) {
+  State& s = *state_;
+  ATR_RETURN_IF_ERROR(s.CheckOpen());
+  auto it = s.other_statements.find(absl::string_view(sql.data(), sql.size()));
+  if (it == s.other_statements.end()) {
+    ATR_ASSIGN_OR_RETURN(SqlStatement st, SqlStatement::Prepare(s.db, sql, "writing"));
+    it = s.other_statements.emplace(std::string(sql), std::move(st)).first;
+  }
+  SqlStatement& st = it->second;
+  int i = 1;
+  for (const SqlArg& a : args) {
+    if (const int64_t* v = std::get_if<int64_t>(&a)) {
+      st.BindInt64(i, *v);
+    } else if (const std::string_view* t = std::get_if<std::string_view>(&a)) {
+      st.BindText(i, *t);
+    } else {
+      st.BindNull(i);
+    }
+    ++i;
+  }
+  return st.Run();
 }
 
 absl::Status TraceWriter::Flush() {

@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -48,6 +49,12 @@ struct TraceWriterOptions {
   bool build_allocations = true;           // Finish() runs BuildAllocations
   int cache_mib = 64;                      // SQLite page cache; a transaction bigger
                                            // than this spills to the file early
+  // true: Flush() and Finish() are the only commits (commit_every_events is
+  // ignored) and a writer destroyed without Finish() rolls back what was
+  // added since the last Flush(). For a caller whose own rows must be in
+  // the same transaction as the events they describe (the collector's
+  // spool_progress, docs/trace-format.md).
+  bool commit_on_flush_only = false;
 };
 
 class TraceWriter {
@@ -55,6 +62,14 @@ class TraceWriter {
   // Fails with one line naming the path: it exists (and !overwrite), its
   // directory is missing or not writable, ...
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<TraceWriter>> Create(
+      const std::string& path, const TraceWriterOptions& options = {});
+
+  // Reopens a trace whose writer never ran Finish() (meta complete = 0) to
+  // add to it; SQLite first rolls back a killed writer's hot journal.
+  // Events, threads and the event count continue where the file ends.
+  // Fails with one line naming the path: missing, not an atr trace, another
+  // schema version, already complete.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<TraceWriter>> OpenUnfinished(
       const std::string& path, const TraceWriterOptions& options = {});
 
   TraceWriter(const TraceWriter&) = delete;
@@ -89,6 +104,12 @@ class TraceWriter {
   // Stores a list as a JSON array of strings (argv).
   absl::Status SetMetaList(std::string_view key, const std::vector<std::string>& values);
 
+  // Runs one statement in the writer's current transaction, ?N bound to
+  // args[N-1] (monostate = NULL): for tables another component keeps in the
+  // trace (the collector's spool_progress). Each text is prepared once.
+  using SqlArg = std::variant<std::monostate, int64_t, std::string_view>;
+  absl::Status ExecuteSql(std::string_view sql, std::initializer_list<SqlArg> args = {});
+
   // Inserts everything buffered and commits: after it returns OK a SIGKILL
   // loses nothing added before the call.
   absl::Status Flush();
@@ -103,6 +124,7 @@ class TraceWriter {
  private:
   struct State;
   explicit TraceWriter(std::unique_ptr<State> state);
+  static absl::Status PrepareStatements(State& state);
   std::unique_ptr<State> state_;
 };
 
