@@ -18,7 +18,83 @@ namespace {
 struct LiveBlock {
   int64_t alloc_seq;
   uint64_t size;
-  uint64_t slot;  // its entry's position in the window, counted since the pass began
+  uint64_t slot;   // its entry's position in the window, counted since the pass began
+  int64_t stack;   // events.stack of the acquisition, 0 = not recorded
+};
+
+// The stack_stats table: per allocation stack, what `atr top`, `atr leaks`
+// and `atr info` would otherwise compute by joining every pair to its event.
+//
+// peak_bytes is defined as the SQL defines it (kTopByStackSql): requested
+// bytes of the pairs with alloc_seq <= P and (free_seq NULL or > P), P the
+// pass's peak seq, known only at the end. So each stack keeps its bytes
+// live by that definition (`live`, changed when a pair opens and when it
+// gets a real free_seq; never-released pairs stay live) and, lazily, its
+// value at the latest peak: the first change after a peak saves the value
+// the stack had at it; a stack unchanged since then still holds it in `live`.
+class StackTotals {
+ public:
+  struct Totals {
+    int64_t calls = 0;
+    int64_t bytes = 0;
+    int64_t leaked = 0;
+    int64_t leaked_bytes = 0;
+    int64_t first_leak_seq = 0;  // 0 = none
+    int64_t live = 0;            // bytes live by the SQL definition, now
+    int64_t at_peak = 0;         // value at the latest peak, when changed_seq > peak
+    int64_t changed_seq = 0;     // seq at which `live` last changed
+  };
+
+  // `peak_seq` is the pass's current peak seq; the totals read it at every
+  // change.
+  explicit StackTotals(const int64_t* peak_seq) : peak_seq_(peak_seq) {}
+
+  void Acquired(const LiveBlock& b) {
+    Totals& t = Change(b.stack, b.alloc_seq);
+    ++t.calls;
+    t.bytes += static_cast<int64_t>(b.size);
+    t.live += static_cast<int64_t>(b.size);
+  }
+
+  // b got free_seq `seq`, the event being processed (a realloc_release is
+  // counted here too, before its outcome is known; see Unreleased).
+  void Released(const LiveBlock& b, int64_t seq) {
+    Change(b.stack, seq).live -= static_cast<int64_t>(b.size);
+  }
+
+  // The realloc_release at `release_seq` counted by Released did not
+  // release b after all (the realloc failed or never returned): b was live
+  // all along, at the current peak too if the release came before it.
+  void Unreleased(const LiveBlock& b, int64_t release_seq) {
+    Totals& t = totals_[b.stack];  // changed at release_seq: an entry exists
+    const auto size = static_cast<int64_t>(b.size);
+    if (release_seq <= *peak_seq_ && t.changed_seq > *peak_seq_) t.at_peak += size;
+    t.live += size;  // unchanged since the peak: `live` is the peak value, rightly corrected
+  }
+
+  // b ends with free_seq NULL.
+  void Leaked(const LiveBlock& b) {
+    Totals& t = totals_[b.stack];
+    ++t.leaked;
+    t.leaked_bytes += static_cast<int64_t>(b.size);
+    if (t.first_leak_seq == 0 || b.alloc_seq < t.first_leak_seq) t.first_leak_seq = b.alloc_seq;
+  }
+
+  int64_t PeakBytes(const Totals& t) const {
+    return t.changed_seq <= *peak_seq_ ? t.live : t.at_peak;
+  }
+  const absl::flat_hash_map<int64_t, Totals>& totals() const { return totals_; }
+
+ private:
+  Totals& Change(int64_t stack, int64_t seq) {
+    Totals& t = totals_[stack];
+    if (t.changed_seq <= *peak_seq_) t.at_peak = t.live;
+    t.changed_seq = seq;
+    return t;
+  }
+
+  const int64_t* peak_seq_;
+  absl::flat_hash_map<int64_t, Totals> totals_;  // by stack
 };
 
 // A realloc_release waiting for its thread's next event, which tells
@@ -43,7 +119,7 @@ class Pairing {
       : max_window_(std::max<size_t>(1, max_window)), out_(out), parents_(std::move(parents)) {}
 
   absl::Status OnEvent(int64_t seq, int64_t thread, int32_t pid, Op op, uint64_t addr,
-                       uint64_t size) {
+                       uint64_t size, int64_t stack) {
     if (!pending_.empty()) {
       if (auto it = pending_.find(thread); it != pending_.end()) {
         PendingRealloc p = it->second;
@@ -52,7 +128,7 @@ class Pairing {
         if (realloc_half && addr == 0 && size > 0) {
           // Failed: the old block was never released.
           ++stats_.failed_reallocs;
-          if (p.was_live) Reopen(p);
+          if (p.was_live) return Reopen(p);
           return absl::OkStatus();  // nothing acquired either
         }
         if (p.was_live) {
@@ -64,7 +140,7 @@ class Pairing {
     if (op == Op::kProcessStart) return EndImage(pid);
     if (!IsHeapOp(op)) return absl::OkStatus();
     OpRole role = GetOpInfo(op).role;
-    if (role == OpRole::kAcquire) return Acquire(seq, pid, op, addr, size);
+    if (role == OpRole::kAcquire) return Acquire(seq, pid, op, addr, size, stack);
     if (role == OpRole::kRelease) return Release(seq, thread, pid, op, addr);
     return absl::OkStatus();
   }
@@ -73,7 +149,7 @@ class Pairing {
   // returned (the process died inside realloc: the old block was live).
   absl::StatusOr<AllocationStats> Finish() {
     for (auto& [thread, p] : pending_) {
-      if (p.was_live) Reopen(p);
+      if (p.was_live) ATR_RETURN_IF_ERROR(Reopen(p));
     }
     pending_.clear();
     for (auto& [pid, heap] : heaps_) {
@@ -86,6 +162,9 @@ class Pairing {
     ATR_RETURN_IF_ERROR(out_->Flush());
     return stats_;
   }
+
+  // Valid after Finish().
+  const StackTotals& stack_totals() const { return stack_totals_; }
 
  private:
   ProcessHeap& Heap(int32_t pid) {
@@ -103,6 +182,7 @@ class Pairing {
   // its window slot: O(1), no search (a binary search over the deque was
   // 6% of Finish()).
   absl::Status Close(const LiveBlock& b, int64_t free_seq) {
+    if (free_seq == 0) stack_totals_.Leaked(b);
     if (b.slot < window_base_) return Emit(b.alloc_seq, free_seq);  // detached: out of order
     WindowEntry& e = window_[b.slot - window_base_];
     if (e.alloc_seq != b.alloc_seq) {
@@ -143,12 +223,21 @@ class Pairing {
     return out_->Commit();
   }
 
-  void Reopen(const PendingRealloc& p) {
-    Heap(p.pid).live.insert_or_assign(p.addr, p.block);
+  absl::Status Reopen(const PendingRealloc& p) {
     live_bytes_ += p.block.size;
+    stack_totals_.Unreleased(p.block, p.release_seq);
+    auto [it, inserted] = Heap(p.pid).live.try_emplace(p.addr, p.block);
+    if (inserted) return absl::OkStatus();
+    // Another block was acquired at the address meanwhile, so events were
+    // lost: as in Acquire, the older block stays open-ended.
+    ++stats_.reacquired_live;
+    ++stats_.leaked;
+    live_bytes_ -= p.block.size;
+    return Close(p.block, 0);
   }
 
-  absl::Status Acquire(int64_t seq, int32_t pid, Op op, uint64_t addr, uint64_t size) {
+  absl::Status Acquire(int64_t seq, int32_t pid, Op op, uint64_t addr, uint64_t size,
+                       int64_t stack) {
     if (addr == 0) {
       // realloc(p, 0) returning 0 freed p (handled with the pending release);
       // other zero results are failures.
@@ -158,7 +247,7 @@ class Pairing {
       return absl::OkStatus();
     }
     ProcessHeap& heap = Heap(pid);
-    const LiveBlock block{seq, size, NextSlot()};
+    const LiveBlock block{seq, size, NextSlot(), stack};
     auto [it, inserted] = heap.live.try_emplace(addr, block);
     if (!inserted) {
       // The release of the old block was lost: it stays open-ended.
@@ -170,6 +259,7 @@ class Pairing {
     }
     ++stats_.allocations;
     stats_.allocated_bytes += size;
+    stack_totals_.Acquired(block);
     ATR_RETURN_IF_ERROR(Opened(seq));
     live_bytes_ += size;
     if (live_bytes_ > stats_.peak_live_bytes) {
@@ -189,6 +279,7 @@ class Pairing {
       block = it->second;
       heap.live.erase(it);
       live_bytes_ -= block.size;
+      stack_totals_.Released(block, seq);
     } else {
       CountMiss(heap, addr);
     }
@@ -245,7 +336,32 @@ class Pairing {
   absl::flat_hash_map<int64_t, PendingRealloc> pending_;  // by events.thread
   uint64_t live_bytes_ = 0;
   AllocationStats stats_;
+  StackTotals stack_totals_{&stats_.peak_live_seq};
 };
+
+constexpr char kCreateStackStatsSql[] =
+    "CREATE TABLE IF NOT EXISTS stack_stats(stack INTEGER PRIMARY KEY, "
+    "calls INTEGER NOT NULL, bytes INTEGER NOT NULL, peak_bytes INTEGER NOT NULL, "
+    "leaked INTEGER NOT NULL, leaked_bytes INTEGER NOT NULL, first_leak_seq INTEGER);";
+
+absl::Status WriteStackStats(SqlDatabase& db, const StackTotals& totals) {
+  ATR_ASSIGN_OR_RETURN(SqlStatement st,
+                       SqlStatement::Prepare(db,
+                                             "INSERT INTO stack_stats VALUES(?1, ?2, ?3, ?4, ?5, "
+                                             "?6, ?7)",
+                                             "writing stack_stats"));
+  for (const auto& [stack, t] : totals.totals()) {
+    st.BindInt64(1, stack);
+    st.BindInt64(2, t.calls);
+    st.BindInt64(3, t.bytes);
+    st.BindInt64(4, totals.PeakBytes(t));
+    st.BindInt64(5, t.leaked);
+    st.BindInt64(6, t.leaked_bytes);
+    st.BindIdOrNull(7, t.first_leak_seq);
+    ATR_RETURN_IF_ERROR(st.Run());
+  }
+  return absl::OkStatus();
+}
 
 absl::Status WriteStats(SqlDatabase& db, const AllocationStats& s) {
   ATR_ASSIGN_OR_RETURN(SqlStatement st,
@@ -303,12 +419,13 @@ absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db, size_t max_w
     }
   }
 
-  // op_stats is filled by the same pass (IF NOT EXISTS: traces written
-  // before the table was added).
-  ATR_RETURN_IF_ERROR(db.Exec("BEGIN; DELETE FROM allocation_pairs;"
-                              "CREATE TABLE IF NOT EXISTS op_stats(op INTEGER PRIMARY KEY, "
-                              "calls INTEGER NOT NULL, bytes INTEGER NOT NULL);"
-                              "DELETE FROM op_stats;",
+  // op_stats and stack_stats are filled by the same pass (IF NOT EXISTS:
+  // traces written before the tables were added).
+  ATR_RETURN_IF_ERROR(db.Exec(absl::StrCat("BEGIN; DELETE FROM allocation_pairs;"
+                                           "CREATE TABLE IF NOT EXISTS op_stats(op INTEGER PRIMARY KEY, "
+                                           "calls INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+                                           "DELETE FROM op_stats;",
+                                           kCreateStackStatsSql, "DELETE FROM stack_stats;"),
                               "pairing allocations"));
   struct OpCount {
     int64_t calls = 0;
@@ -322,7 +439,8 @@ absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db, size_t max_w
     // Rowid order: a plain b-tree walk, no sort.
     ATR_ASSIGN_OR_RETURN(SqlStatement ev,
                          SqlStatement::Prepare(db,
-                                               "SELECT seq, thread, op, addr, size FROM event_log "
+                                               "SELECT seq, thread, op, addr, size, stack "
+                                               "FROM event_log "
                                                "ORDER BY seq",
                                                "reading events"));
     while (true) {
@@ -339,7 +457,8 @@ absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db, size_t max_w
       ATR_RETURN_IF_ERROR(pairing.OnEvent(ev.ColumnInt64(0), thread, pid,
                                           static_cast<Op>(op),
                                           static_cast<uint64_t>(ev.ColumnInt64(3)),
-                                          static_cast<uint64_t>(ev.ColumnInt64(4))));
+                                          static_cast<uint64_t>(ev.ColumnInt64(4)),
+                                          ev.ColumnInt64(5)));  // NULL stack reads as 0
     }
   }
   ATR_ASSIGN_OR_RETURN(AllocationStats stats, pairing.Finish());
@@ -355,6 +474,7 @@ absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db, size_t max_w
       ATR_RETURN_IF_ERROR(st.Run());
     }
   }
+  ATR_RETURN_IF_ERROR(WriteStackStats(db, pairing.stack_totals()));
   ATR_RETURN_IF_ERROR(WriteStats(db, stats));
   ATR_RETURN_IF_ERROR(db.Exec("COMMIT", "pairing allocations"));
   return stats;

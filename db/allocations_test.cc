@@ -2,7 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <random>
+
 #include "db/db_test_util.h"
+#include "db/query.h"
 #include "db/sqlite.h"
 #include "db/trace_reader.h"
 #include "db/trace_writer.h"
@@ -26,20 +29,56 @@ struct Step {
   int32_t tid = 1;
   int32_t pid = 1;
   uint64_t arg = 0;
+  int64_t stack = 0;
 };
 
 // (alloc_seq, free_seq or -1 when never released): compact expectations.
 using Pair = std::pair<int64_t, int64_t>;
 
 struct Result {
+  std::string path;
   AllocationStats stats;
   std::vector<Pair> pairs;
   std::vector<AllocationRow> rows;
 };
 
+// The rows of `sql` as text, one string per row, so two queries compare
+// with one EXPECT.
+std::vector<std::string> Rows(const TraceReader& r, const std::string& sql) {
+  std::vector<std::string> out;
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(r, sql);
+  EXPECT_TRUE(q.ok()) << q.status();
+  if (!q.ok()) return out;
+  while (q->Next()) {
+    std::string row;
+    for (int c = 0; c < q->columns(); ++c) row += (q->IsNull(c) ? "NULL" : q->Text(c)) + " ";
+    out.push_back(row);
+  }
+  EXPECT_TRUE(q->status().ok()) << q->status();
+  return out;
+}
+
+// stack_stats holds, per stack, what these queries over the pairs compute
+// (the reports' former queries, docs/queries.md); peak_bytes counts the
+// pairs live at alloc_peak_live_seq.
+void ExpectStackStatsMatchPairs(const TraceReader& r) {
+  const std::string peak = std::to_string(r.MetaInt("alloc_peak_live_seq").value_or(0));
+  EXPECT_EQ(
+      Rows(r, "SELECT stack, calls, bytes, peak_bytes, leaked, leaked_bytes, first_leak_seq "
+              "FROM stack_stats ORDER BY stack"),
+      Rows(r, "SELECT coalesce(a.stack, 0), count(*), sum(a.size), "
+              "sum(CASE WHEN p.alloc_seq <= " + peak + " AND (p.free_seq IS NULL OR p.free_seq > " +
+              peak + ") THEN a.size ELSE 0 END), "
+              "sum(p.free_seq IS NULL), sum(CASE WHEN p.free_seq IS NULL THEN a.size ELSE 0 END), "
+              "min(CASE WHEN p.free_seq IS NULL THEN p.alloc_seq END) "
+              "FROM allocation_pairs p JOIN event_log a ON a.seq = p.alloc_seq "
+              "GROUP BY 1 ORDER BY 1"));
+}
+
 Result RunPass(const std::vector<Step>& steps, std::vector<ProcessRow> processes = {}) {
   std::string path = FreshPath("alloc.db");
   Result out;
+  out.path = path;
   {
     auto w = TraceWriter::Create(path);
     EXPECT_TRUE(w.ok()) << w.status();
@@ -48,7 +87,7 @@ Result RunPass(const std::vector<Step>& steps, std::vector<ProcessRow> processes
     for (const Step& s : steps) {
       ++seq;
       EXPECT_TRUE((*w)->AddEvent({.seq = seq, .ts_ns = seq, .pid = s.pid, .tid = s.tid, .op = s.op,
-                                  .addr = s.addr, .size = s.size, .arg = s.arg, .stack = 0})
+                                  .addr = s.addr, .size = s.size, .arg = s.arg, .stack = s.stack})
                       .ok());
     }
     absl::StatusOr<AllocationStats> stats = (*w)->Finish();
@@ -72,6 +111,7 @@ Result RunPass(const std::vector<Step>& steps, std::vector<ProcessRow> processes
     out.pairs.emplace_back(a.alloc_seq, a.free_seq.value_or(-1));
   }
   EXPECT_TRUE(c->status().ok()) << c->status();
+  ExpectStackStatsMatchPairs(*r);
   return out;
 }
 
@@ -285,6 +325,101 @@ TEST(BuildAllocations, LongLivedBlockOverflowsTheWindow) {
   while (c->Next(&a)) pairs.emplace_back(a.alloc_seq, a.free_seq.value_or(-1));
   EXPECT_EQ(pairs, big.pairs);
   EXPECT_EQ(big.pairs.front(), Pair(1, static_cast<int64_t>(steps.size())));
+}
+
+TEST(BuildAllocations, StackStatsSumPerStack) {
+  Result r = RunPass({
+      {.op = Op::kMalloc, .addr = A, .size = 10, .stack = 7},   // 1
+      {.op = Op::kMalloc, .addr = B, .size = 20, .stack = 7},   // 2
+      {.op = Op::kMalloc, .addr = C, .size = 40, .stack = 9},   // 3 peak: 70
+      {.op = Op::kFree, .addr = A},                             // 4
+      {.op = Op::kFree, .addr = C},                             // 5
+  });
+  ASSERT_EQ(r.stats.peak_live_seq, 3);
+  absl::StatusOr<TraceReader> reader = TraceReader::Open(r.path);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_THAT(Rows(*reader, "SELECT * FROM stack_stats ORDER BY stack"),
+              ::testing::ElementsAre("7 2 30 30 1 20 2 ", "9 1 40 40 0 0 NULL "));
+}
+
+// A realloc whose release came before the peak fails after the stack
+// changed again: the block was live at the peak all along.
+TEST(BuildAllocations, StackStatsPeakKeepsBlockOfFailedRealloc) {
+  Result r = RunPass({
+      {.op = Op::kMalloc, .addr = A, .size = 100, .tid = 1, .stack = 1},  // 1
+      {.op = Op::kMalloc, .addr = C, .size = 5, .tid = 2, .stack = 1},    // 2
+      {.op = Op::kReallocRelease, .addr = A, .tid = 1},                   // 3
+      {.op = Op::kMalloc, .addr = B, .size = 200, .tid = 2, .stack = 2},  // 4 peak
+      {.op = Op::kFree, .addr = C, .tid = 2},                             // 5 stack 1 changes
+      {.op = Op::kRealloc, .addr = 0, .size = 1u << 30, .tid = 1, .arg = A},  // 6 fails
+  });
+  ASSERT_EQ(r.stats.peak_live_seq, 4);
+  absl::StatusOr<TraceReader> reader = TraceReader::Open(r.path);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_THAT(Rows(*reader, "SELECT stack, peak_bytes FROM stack_stats ORDER BY stack"),
+              ::testing::ElementsAre("1 105 ", "2 200 "));
+}
+
+// Random scripts over a few addresses, threads, stacks and two processes,
+// with failed and interrupted reallocs, double frees and an exec: the
+// pass's per-stack sums must equal the SQL over the pairs it wrote.
+TEST(BuildAllocations, StackStatsMatchPairsOnRandomScripts) {
+  std::mt19937_64 rng(20261127);
+  for (int round = 0; round < 40; ++round) {
+    std::vector<Step> steps;
+    for (int i = 0; i < 300; ++i) {
+      auto pick = [&](uint64_t n) { return rng() % n; };
+      const uint64_t addr = A + 16 * pick(12);
+      const int32_t tid = static_cast<int32_t>(1 + pick(3));
+      const int64_t stack = static_cast<int64_t>(pick(5));  // 0: not recorded
+      const uint64_t size = 1 + pick(100);
+      switch (pick(10)) {
+        case 0:
+        case 1:
+        case 2:
+          steps.push_back({.op = Op::kMalloc, .addr = addr, .size = size, .tid = tid, .stack = stack});
+          break;
+        case 3:
+        case 4:
+        case 5:
+          steps.push_back({.op = Op::kFree, .addr = addr, .tid = tid});
+          break;
+        case 6: {  // realloc: moves, fails, or (last event) never returns
+          steps.push_back({.op = Op::kReallocRelease, .addr = addr, .tid = tid});
+          uint64_t to = pick(4) == 0 ? 0 : A + 16 * pick(12);
+          for (uint64_t n = pick(4); n > 0; --n) {  // another thread runs in between
+            steps.push_back({.op = n % 2 ? Op::kFree : Op::kMalloc, .addr = A + 16 * pick(12),
+                             .size = n % 2 ? 0 : size, .tid = tid % 3 + 1,
+                             .stack = static_cast<int64_t>(pick(5))});
+          }
+          steps.push_back({.op = Op::kRealloc, .addr = to, .size = to == 0 ? (1u << 30) : size,
+                           .tid = tid, .arg = addr, .stack = stack});
+          break;
+        }
+        case 7:
+          steps.push_back({.op = Op::kNew, .addr = addr, .size = size, .tid = tid, .pid = 2,
+                           .stack = stack});
+          break;
+        case 8:
+          steps.push_back({.op = Op::kDelete, .addr = addr, .tid = tid, .pid = 2});
+          break;
+        default:
+          if (pick(20) == 0) {
+            steps.push_back({.op = Op::kExec, .tid = 1, .pid = 2});
+            steps.push_back({.op = Op::kProcessStart, .tid = 1, .pid = 2});
+          } else {
+            steps.push_back({.op = Op::kCalloc, .addr = addr, .size = size, .tid = tid,
+                             .arg = 1, .stack = stack});
+          }
+      }
+    }
+    if (round % 2 == 0) steps.push_back({.op = Op::kReallocRelease, .addr = A, .tid = 1});
+    RunPass(steps);  // checks stack_stats against the pairs
+    if (::testing::Test::HasFailure()) {
+      ADD_FAILURE() << "round " << round;
+      return;
+    }
+  }
 }
 
 TEST(BuildAllocations, MissingFile) {
