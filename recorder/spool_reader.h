@@ -149,6 +149,14 @@ class SpoolFileReader {
   // offset of the truncated tail otherwise (a killed writer, a full disk).
   [[nodiscard]] absl::Status IncompleteTail() const;
 
+  // Continues at `offset`, a chunk boundary an earlier reader of the file
+  // reached (a resumed import): the bytes before it may be gone (punched).
+  // REQUIRES: no NextChunk() call yet.
+  void SkipTo(uint64_t offset) {
+    offset_ = buffer_start_ = offset;
+    buffer_.clear();
+  }
+
   const std::string& path() const { return path_; }
   uint64_t offset() const { return offset_; }  // of the next chunk
   // Bytes past offset() seen in the file by the last NextChunk() call.

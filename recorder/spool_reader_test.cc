@@ -12,59 +12,14 @@
 #include "db/ops.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "recorder/testdata/spool_chunk_builder.h"
 
 namespace atr {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// Builds chunks byte by byte, the way the preload library lays them out.
-class ChunkBuilder {
- public:
-  ChunkBuilder(uint32_t pid, uint32_t tid) : pid_(pid), tid_(tid) {}
-
-  template <typename T>
-  T* Add(const T& rec, const std::string& tail = "") {
-    size_t at = records_.size();
-    uint32_t bytes = spool::RoundUp8(static_cast<uint32_t>(sizeof(T) + tail.size()));
-    records_.resize(at + bytes, 0);
-    std::memcpy(records_.data() + at, &rec, sizeof(T));
-    std::memcpy(records_.data() + at + sizeof(T), tail.data(), tail.size());
-    auto* h = reinterpret_cast<spool::RecordHeader*>(records_.data() + at);
-    h->bytes = static_cast<uint16_t>(bytes);
-    return reinterpret_cast<T*>(records_.data() + at);
-  }
-  void AddEvent(Op op, uint64_t seq, uint64_t addr, uint64_t size, uint64_t stack = 0) {
-    spool::EventRecord e = {};
-    e.h = {spool::RecordType::kEvent, static_cast<uint8_t>(op), 0};
-    e.seq = seq;
-    e.addr = addr;
-    e.size = size;
-    e.stack = stack;
-    Add(e);
-  }
-  void AddStack(uint64_t hash, const std::vector<uint64_t>& pcs) {
-    spool::StackRecord s = {};
-    s.h = {spool::RecordType::kStack, 0, 0};
-    s.depth = static_cast<uint32_t>(pcs.size());
-    s.hash = hash;
-    Add(s, std::string(reinterpret_cast<const char*>(pcs.data()), pcs.size() * 8));
-  }
-  std::vector<uint8_t> Build() const {
-    spool::ChunkHeader h = {spool::ChunkHeader::kMagic, static_cast<uint32_t>(records_.size()),
-                            pid_, tid_};
-    std::vector<uint8_t> out(sizeof(h));
-    std::memcpy(out.data(), &h, sizeof(h));
-    out.insert(out.end(), records_.begin(), records_.end());
-    return out;
-  }
-  std::vector<uint8_t>& records() { return records_; }
-
- private:
-  uint32_t pid_, tid_;
-  std::vector<uint8_t> records_;
-};
+using testing_spool::ChunkBuilder;
 
 class SpoolReaderTest : public ::testing::Test {
  protected:

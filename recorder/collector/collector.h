@@ -13,6 +13,13 @@
 //   c.Drain(/*final=*/true);           // truncated tails become errors in stats
 //   c.WriteMetadata();                 // processes, threads, meta counters
 //
+// With checkpoints on, the trace is committed only at checkpoints, each
+// with spool_progress rows saying how far every spool file is in it, and
+// the committed prefix of every file is then punched out of the spool, so
+// the spool's disk use stays bounded by the uncommitted part
+// (spool_progress.h). Resume() continues such a trace after its collector
+// died.
+//
 // Not thread-safe: one collector per trace, driven by one thread. Inside,
 // event rows are inserted by a second thread (SQLite's inserts and the
 // decoding overlap on two cores); every call that returns leaves nothing of
@@ -34,6 +41,7 @@
 #include "db/trace_writer.h"
 #include "recorder/collector/call_paths.h"
 #include "recorder/collector/module_map.h"
+#include "recorder/collector/spool_progress.h"
 #include "recorder/collector/stack_interner.h"
 #include "recorder/collector/tsc_clock.h"
 #include "recorder/spool_reader.h"
@@ -43,6 +51,12 @@ namespace atr {
 struct CollectorOptions {
   int64_t start_mono_ns = 0;  // CLOCK_MONOTONIC at the trace's start (ts_ns = 0)
   TscClock clock;             // converts rdtsc readings to CLOCK_MONOTONIC ns
+  // Commit at checkpoints (every checkpoint_events events, and when a Poll
+  // finds nothing new after 1 MiB or 200 ms) with spool_progress rows, then free the spool
+  // files' committed prefixes. REQUIRES: the writer has
+  // commit_on_flush_only and StartSpoolProgress ran on it.
+  bool checkpoints = false;
+  int64_t checkpoint_events = 1 << 16;
 };
 
 struct CollectorStats {
@@ -55,6 +69,8 @@ struct CollectorStats {
   int64_t corrupt_chunks = 0;     // chunks or tails that could not be decoded
   int64_t unknown_stacks = 0;     // events naming a stack hash never defined
   int64_t unterminated_processes = 0;  // images with no exit/exec event (killed)
+  int64_t checkpoints = 0;        // commits made by Poll/Drain (checkpoints on)
+  int64_t spool_bytes_freed = 0;  // spool bytes punched out after their commit
   std::vector<std::string> problems;  // one line each, for the user
 };
 
@@ -69,6 +85,10 @@ class Collector {
   Collector(TraceWriter* writer, CollectorOptions options);
   ~Collector();
 
+  // Continues a trace an earlier collector checkpointed (its writer opened
+  // with OpenUnfinished): state from ReadResumeState, spool files in `dir`
+  // followed from their committed offsets. REQUIRES: the first call.
+  absl::Status Resume(const ResumeState& state, const std::string& dir);
   // Starts following every "*.spool" file in `dir` not yet followed.
   absl::Status DiscoverFiles(const std::string& dir);
   // Reads every complete chunk available now from all files and writes the
@@ -100,6 +120,11 @@ class Collector {
   absl::Status OnEvent(ProcessImage& p, uint32_t tid, const spool::EventRecord& e);
   void OnThread(ProcessImage& p, uint32_t tid, const spool::ThreadRecord& t);
   absl::Status FlushEvents();
+  // Commits everything read so far with its spool_progress rows, then
+  // frees the committed spool prefixes.
+  absl::Status Checkpoint();
+  void RestoreInterner(const ResumeState& state, absl::Status* status);
+  void RestoreModules(const ResumeState& state);
   ThreadState& Thread(int32_t pid, int32_t tid);
   int64_t CanonicalModuleId(const std::string& path);
 
@@ -124,6 +149,10 @@ class Collector {
   std::vector<EventRow> pending_;  // decoded events not yet written, any order
   std::unique_ptr<EventPipe> event_pipe_;  // declared last: its thread stops first
   std::vector<FrameId> scratch_frames_;
+  int64_t next_file_id_ = 1;              // spool_progress.id of the next file
+  int64_t events_since_checkpoint_ = 0;
+  int64_t last_checkpoint_ns_ = 0;        // CLOCK_MONOTONIC
+  bool punching_ = true;                  // false once the filesystem refused
   int32_t root_pid_ = 0;
   std::optional<int32_t> root_status_, root_signal_;
 };

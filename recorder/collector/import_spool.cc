@@ -1,10 +1,14 @@
 #include "recorder/collector/import_spool.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "recorder/collector/spool_dir.h"
+#include "recorder/collector/spool_progress.h"
 #include "recorder/collector/trace_finisher.h"
 
 namespace atr {
@@ -22,13 +26,43 @@ absl::StatusOr<ImportOutcome> ImportSpool(const ImportOptions& o) {
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     out.output = absl::EndsWith(dir, ".spool") ? dir.substr(0, dir.size() - 6) : dir + ".db";
   }
-  auto writer = TraceWriter::Create(out.output, {.overwrite = o.overwrite});
+  // A trace whose collector died after checkpoints is continued from the
+  // offsets it committed (the spool's start may be freed); anything else
+  // is built from the whole spool.
+  std::optional<ResumeState> resume;
+  if (access(out.output.c_str(), F_OK) == 0) {
+    absl::StatusOr<std::optional<ResumeState>> state = ReadResumeState(out.output);
+    if (state.ok()) resume = std::move(*state);
+  }
+  if (!resume) {
+    for (const std::string& f : spool->SpoolFiles()) {
+      if (SpoolFileStartIsFreed(f)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            f, ": its start is already in the trace `atr record` was writing (and freed from "
+               "the spool); import into that trace, ", out.output, " by default, which must be "
+               "unfinished"));
+      }
+    }
+  }
+  TraceWriterOptions writer_options;
+  writer_options.overwrite = o.overwrite;
+  writer_options.commit_on_flush_only = true;
+  auto writer = resume ? TraceWriter::OpenUnfinished(out.output, writer_options)
+                       : TraceWriter::Create(out.output, writer_options);
   if (!writer.ok()) return writer.status();
-
-  // The recording's own start is not known here: the earliest process start
-  // becomes time zero.
-  Collector probe_free_collector(writer->get(), {.start_mono_ns = 0, .clock = TscClock::Calibrate()});
-  Collector& c = probe_free_collector;
+  // Without a recording's start, the monotonic clock's own zero is time
+  // zero.
+  const int64_t start_mono_ns = resume ? resume->start_mono_ns : 0;
+  if (!resume) {
+    if (auto s = StartSpoolProgress(**writer, start_mono_ns); !s.ok()) return s;
+  }
+  Collector c(writer->get(), {.start_mono_ns = start_mono_ns,
+                              .clock = TscClock::Calibrate(),
+                              .checkpoints = true});
+  if (resume) {
+    if (auto s = c.Resume(*resume, o.spool_dir); !s.ok()) return s;
+    out.continued = true;
+  }
   if (auto s = c.DiscoverFiles(o.spool_dir); !s.ok()) return s;
   if (auto s = c.Drain(); !s.ok()) return s;
   TraceStart start{.argv = {}, .unwinder = "", .complete = false};

@@ -136,7 +136,12 @@ absl::StatusOr<RecordOutcome> Record(const RecordOptions& o) {
 
   // The trace is created first so an unwritable path fails before the
   // command runs.
-  auto writer = TraceWriter::Create(o.output, {.overwrite = o.overwrite});
+  // Commits happen at the collector's checkpoints only, each with the
+  // spool offsets it covers (spool_progress.h).
+  TraceWriterOptions writer_options;
+  writer_options.overwrite = o.overwrite;
+  writer_options.commit_on_flush_only = true;
+  auto writer = TraceWriter::Create(o.output, writer_options);
   if (!writer.ok()) return writer.status();
   auto spool = SpoolDir::Create(o.output + ".spool");
   if (!spool.ok()) return spool.status();
@@ -146,8 +151,11 @@ absl::StatusOr<RecordOutcome> Record(const RecordOptions& o) {
                    .start_real_ns = RealtimeNowNs(),
                    .argv = o.command,
                    .unwinder = o.unwind};
+  if (auto s = WriteStartMeta(**writer, start); !s.ok()) return s;
+  if (auto s = StartSpoolProgress(**writer, start_mono); !s.ok()) return s;
   Collector collector(writer->get(), {.start_mono_ns = start_mono,
-                                      .clock = TscClock::Calibrate()});
+                                      .clock = TscClock::Calibrate(),
+                                      .checkpoints = true});
   absl::StatusOr<pid_t> child = Spawn(o, *preload, spool->path());
   if (!child.ok()) {
     spool->Remove();

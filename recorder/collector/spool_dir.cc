@@ -18,6 +18,37 @@ namespace atr {
 
 namespace fs = std::filesystem;
 
+absl::StatusOr<uint64_t> PunchSpoolPrefix(const std::string& path, uint64_t from, uint64_t to) {
+  constexpr uint64_t kBlock = 4096;
+  to &= ~(kBlock - 1);
+  if (to <= from) return from;
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  int rc = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                     static_cast<off_t>(to - from));
+  int err = errno;
+  close(fd);
+  if (rc == 0) return to;
+  if (err == EOPNOTSUPP || err == ENOSYS) {
+    return absl::UnimplementedError(absl::StrCat(
+        "spool files are kept whole: the filesystem of ", path,
+        " cannot punch holes (fallocate: ", std::strerror(err),
+        "), so the spool grows with the recording until the trace is finished"));
+  }
+  return absl::InternalError(absl::StrCat("freeing the start of ", path, ": ", std::strerror(err)));
+}
+
+bool SpoolFileStartIsFreed(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // SEEK_DATA skips a leading hole; a file never punched has data at 0.
+  off_t data = lseek(fd, 0, SEEK_DATA);
+  close(fd);
+  return data > 0;
+}
+
 absl::StatusOr<SpoolDir> SpoolDir::Create(const std::string& path) {
   if (mkdir(path.c_str(), 0700) != 0) {
     if (errno == EEXIST) {

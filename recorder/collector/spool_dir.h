@@ -10,12 +10,25 @@
 #ifndef ATR_RECORDER_COLLECTOR_SPOOL_DIR_H_
 #define ATR_RECORDER_COLLECTOR_SPOOL_DIR_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace atr {
+
+// Frees the disk blocks of bytes [from, to) of a spool file whose rows are
+// committed: whole 4 KiB blocks only, with FALLOC_FL_PUNCH_HOLE |
+// FALLOC_FL_KEEP_SIZE, so the file keeps its size and every offset, and the
+// writer's O_APPEND writes go on at its end. Returns the end of the freed
+// range (`from` if no whole block fits). UNIMPLEMENTED when the filesystem
+// cannot punch holes (the caller keeps the file whole and says so once).
+absl::StatusOr<uint64_t> PunchSpoolPrefix(const std::string& path, uint64_t from, uint64_t to);
+
+// Whether the file's first block was punched out (a collector committed it
+// to a trace; only that trace can be continued from this file).
+bool SpoolFileStartIsFreed(const std::string& path);
 
 class SpoolDir {
  public:

@@ -32,18 +32,17 @@ absl::Status WriteMeta(TraceWriter& w, const Collector& c, const TraceStart& s) 
   gethostname(host, sizeof host - 1);
   std::error_code ec;
   std::string cwd = std::filesystem::current_path(ec).string();
-  absl::Status st;
-  st.Update(w.SetMeta("atr_version", ATR_VERSION));
-  st.Update(w.SetMetaList("argv", s.argv));
+  absl::Status st = WriteStartMeta(w, s);
   st.Update(w.SetMeta("cwd", cwd));
   st.Update(w.SetMeta("host", host));
   st.Update(w.SetMeta("kernel", absl::StrCat(u.sysname, " ", u.release, " ", u.machine)));
   st.Update(w.SetMetaInt("page_size", sysconf(_SC_PAGESIZE)));
-  st.Update(w.SetMeta("start_time_utc", Utc(s.start_real_ns)));
-  st.Update(w.SetMeta("end_time_utc", Utc(s.end_real_ns)));
-  st.Update(w.SetMetaInt("duration_ns", s.end_mono_ns - s.start_mono_ns));
-  st.Update(w.SetMeta("unwinder", s.unwinder));
+  if (s.end_real_ns != 0) st.Update(w.SetMeta("end_time_utc", Utc(s.end_real_ns)));
+  if (s.start_mono_ns != 0 && s.end_mono_ns != 0) {
+    st.Update(w.SetMetaInt("duration_ns", s.end_mono_ns - s.start_mono_ns));
+  }
   st.Update(w.SetMeta("clock", "rdtsc, converted to CLOCK_MONOTONIC"));
+  st.Update(w.SetMetaInt("spool_bytes_freed", c.stats().spool_bytes_freed));
   st.Update(w.SetMetaInt("lost_events", c.stats().lost_events));
   st.Update(w.SetMetaInt("corrupt_chunks", c.stats().corrupt_chunks));
   st.Update(w.SetMetaInt("unknown_stacks", c.stats().unknown_stacks));
@@ -102,6 +101,14 @@ absl::Status Symbolize(TraceWriter& w, const Collector& c, bool progress) {
 }
 
 }  // namespace
+
+absl::Status WriteStartMeta(TraceWriter& w, const TraceStart& s) {
+  absl::Status st = w.SetMeta("atr_version", ATR_VERSION);
+  if (!s.argv.empty()) st.Update(w.SetMetaList("argv", s.argv));
+  if (s.start_real_ns != 0) st.Update(w.SetMeta("start_time_utc", Utc(s.start_real_ns)));
+  if (!s.unwinder.empty()) st.Update(w.SetMeta("unwinder", s.unwinder));
+  return st;
+}
 
 absl::Status FinishTrace(TraceWriter& writer, Collector& collector, const TraceStart& start,
                          const FinishOptions& options) {

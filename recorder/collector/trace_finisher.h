@@ -16,7 +16,9 @@
 
 namespace atr {
 
-// What the trace's meta says about the recording as a whole.
+// What the trace's meta says about the recording as a whole. Zero and
+// empty fields are unknown and not written (`atr import` does not know when
+// the recording started; a continued trace keeps what `atr record` wrote).
 struct TraceStart {
   int64_t start_mono_ns = 0;
   int64_t start_real_ns = 0;
@@ -31,6 +33,10 @@ struct FinishOptions {
   bool symbolize = true;
   bool progress = false;  // a progress line on stderr while symbolizing
 };
+
+// The keys known when the command starts (argv, start time, unwinder), so a
+// trace whose collector dies still has them.
+absl::Status WriteStartMeta(TraceWriter& writer, const TraceStart& start);
 
 absl::Status FinishTrace(TraceWriter& writer, Collector& collector, const TraceStart& start,
                          const FinishOptions& options);
