@@ -3,15 +3,14 @@
 // recorder/preload/unwind/ (rules cached after the first iteration, which
 // is what a recording sees after warm-up). Built -O2 with frame pointers so
 // that all three walk the same frames; the "frames" counter says how many.
-#include <link.h>
 #include <pthread.h>
 
 #include <libunwind.h>
 
-#include <algorithm>
 #include <cstdint>
 
 #include "benchmark/benchmark.h"
+#include "recorder/preload/unwind/loaded_modules.h"
 #include "recorder/preload/unwind/table_unwinder.h"
 
 namespace {
@@ -21,27 +20,11 @@ constexpr uint32_t kCap = 128;
 
 uint64_t g_stack_lo, g_stack_hi;
 
-int RegisterObject(dl_phdr_info* info, size_t, void*) {
-  uint64_t lo = UINT64_MAX, hi = 0;
-  const uint8_t* hdr = nullptr;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    uint64_t a = info->dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD) {
-      lo = std::min(lo, a);
-      hi = std::max(hi, a + ph.p_memsz);
-    }
-    if (ph.p_type == PT_GNU_EH_FRAME) hdr = reinterpret_cast<const uint8_t*>(a);
-  }
-  if (hi != 0) atr::unwind::AddModule(lo, hi, hdr);
-  return 0;
-}
-
 void SetUp() {
   static bool done = false;
   if (done) return;
   done = true;
-  dl_iterate_phdr(&RegisterObject, nullptr);
+  atr::unwind::AddLoadedModules();
   pthread_attr_t attr;
   pthread_getattr_np(pthread_self(), &attr);
   void* addr;

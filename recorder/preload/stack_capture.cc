@@ -1,6 +1,6 @@
-// Call-stack capture for events: libunwind's unw_backtrace (default), the
-// table-driven walk (recorder/preload/unwind/, libunwind for the events it
-// cannot describe), a frame-pointer walk, or nothing; then the frames of
+// Call-stack capture for events: the table-driven walk (default;
+// recorder/preload/unwind/, libunwind for the events it cannot describe),
+// libunwind's unw_backtrace, a frame-pointer walk, or nothing; then the frames of
 // this library (and of the unwinder itself) are dropped from the top.
 #include <link.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include <libunwind.h>
 
 #include "recorder/preload/preload.h"
+#include "recorder/preload/unwind/loaded_modules.h"
 #include "recorder/preload/unwind/table_unwinder.h"
 #include "recorder/preload/unwind/unwind_report.h"
 
@@ -93,13 +94,7 @@ void InitUnwinderForThread() {
 }
 
 void NoteModuleLoaded(const dl_phdr_info* info, uint64_t lo, uint64_t hi) {
-  const uint8_t* hdr = nullptr;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME) {
-      hdr = reinterpret_cast<const uint8_t*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-    }
-  }
-  unwind::AddModule(lo, hi, hdr);
+  unwind::AddModule(lo, hi, unwind::RangeOf(*info).eh_frame_hdr);
 }
 
 void NoteModuleUnloaded(uint64_t lo, uint64_t hi) { unwind::RemoveModule(lo, hi); }

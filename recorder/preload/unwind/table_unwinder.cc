@@ -138,14 +138,15 @@ WalkStatus Walk(const Registers& start, uint64_t stack_lo, uint64_t stack_hi, ui
     if (kind != FrameRule::kStandard) return FallbackOf(w);
     uint64_t base = (w >> kCfaRbpBit) & 1 ? rbp : sp;
     uint64_t cfa = base + (w & kCfaOffsetMask);
-    // The caller's frame lies above ours and inside the stack: this bounds
-    // every read and guarantees progress.
-    if (cfa <= sp || cfa > stack_hi || cfa - 8 < stack_lo) return WalkStatus::kOutsideStack;
+    // The caller's frame lies above ours (at least the return address) and
+    // inside the stack: every read is between the current sp and stack_hi,
+    // memory that is mapped, and every step makes progress.
+    if (cfa < sp + 8 || cfa > stack_hi) return WalkStatus::kOutsideStack;
     uint64_t ra = *reinterpret_cast<const uint64_t*>(cfa - 8);
     int64_t rbp_offset = RbpOffsetOf(w);
     if (rbp_offset != 0) {
       uint64_t at = cfa + static_cast<uint64_t>(rbp_offset);
-      if (at < stack_lo || at + 8 > stack_hi) return WalkStatus::kOutsideStack;
+      if (at < sp || at + 8 > cfa) return WalkStatus::kOutsideStack;  // in this frame
       rbp = *reinterpret_cast<const uint64_t*>(at);
     }
     sp = cfa;

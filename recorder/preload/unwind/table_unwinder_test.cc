@@ -4,6 +4,8 @@
 // unw_backtrace for the same stack.
 #include "recorder/preload/unwind/table_unwinder.h"
 
+#include "recorder/preload/unwind/loaded_modules.h"
+
 #include <alloca.h>
 #include <link.h>
 #include <pthread.h>
@@ -40,24 +42,6 @@ Bounds ThisThreadStack() {
   pthread_attr_destroy(&attr);
   return b;
 }
-
-int RegisterObject(dl_phdr_info* info, size_t, void*) {
-  uint64_t lo = UINT64_MAX, hi = 0;
-  const uint8_t* hdr = nullptr;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    uint64_t a = info->dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD) {
-      lo = std::min(lo, a);
-      hi = std::max(hi, a + ph.p_memsz);
-    }
-    if (ph.p_type == PT_GNU_EH_FRAME) hdr = reinterpret_cast<const uint8_t*>(a);
-  }
-  if (hi != 0) AddModule(lo, hi, hdr);
-  return 0;
-}
-
-void RegisterAllModules() { dl_iterate_phdr(&RegisterObject, nullptr); }
 
 // What both unwinders saw from one leaf.
 struct Stacks {
@@ -141,7 +125,7 @@ Stacks CaptureAtDepth(int depth) {
 
 class TableUnwinder : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { RegisterAllModules(); }
+  static void SetUpTestSuite() { AddLoadedModules(); }
 };
 
 TEST_F(TableUnwinder, MatchesLibunwindOnMainThread) {
@@ -197,34 +181,19 @@ TEST_F(TableUnwinder, PcOutsideEveryModuleFallsBack) {
 }
 
 TEST_F(TableUnwinder, RemovedModuleFallsBackUntilAddedAgain) {
-  uint64_t lo = UINT64_MAX, hi = 0;
-  const uint8_t* hdr = nullptr;
-  // The executable is the object holding this test's code.
-  struct Ctx {
-    uint64_t* lo;
-    uint64_t* hi;
-    const uint8_t** hdr;
-  } ctx{&lo, &hi, &hdr};
+  ObjectRange exe;  // the first object listed: this test's executable
   dl_iterate_phdr(
       [](dl_phdr_info* info, size_t, void* data) {
-        auto* c = static_cast<Ctx*>(data);
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
-          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          uint64_t a = info->dlpi_addr + ph.p_vaddr;
-          if (ph.p_type == PT_LOAD) {
-            *c->lo = std::min(*c->lo, a);
-            *c->hi = std::max(*c->hi, a + ph.p_memsz);
-          }
-          if (ph.p_type == PT_GNU_EH_FRAME) *c->hdr = reinterpret_cast<const uint8_t*>(a);
-        }
+        *static_cast<ObjectRange*>(data) = RangeOf(*info);
         return 1;
       },
-      &ctx);
+      &exe);
+  uint64_t lo = exe.lo, hi = exe.hi;
   ASSERT_LT(lo, hi);
   ASSERT_EQ(CaptureAtDepth(3).status, WalkStatus::kOk);  // rules now cached
   RemoveModule(lo, hi);
   EXPECT_EQ(CaptureAtDepth(3).status, WalkStatus::kNoModule);
-  AddModule(lo, hi, hdr);
+  AddModule(lo, hi, exe.eh_frame_hdr);
   Stacks again = CaptureAtDepth(3);
   EXPECT_EQ(again.status, WalkStatus::kOk);
   EXPECT_EQ(again.table, again.libunwind);

@@ -4,7 +4,8 @@
 add_library(atr_table_unwinder STATIC
   ${CMAKE_CURRENT_LIST_DIR}/cfi.cc
   ${CMAKE_CURRENT_LIST_DIR}/module_registry.cc
-  ${CMAKE_CURRENT_LIST_DIR}/table_unwinder.cc)
+  ${CMAKE_CURRENT_LIST_DIR}/table_unwinder.cc
+  ${CMAKE_CURRENT_LIST_DIR}/loaded_modules.cc)
 target_compile_options(atr_table_unwinder PRIVATE ${ATR_WARNINGS})
 target_include_directories(atr_table_unwinder PUBLIC ${PROJECT_SOURCE_DIR})
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Target slowdown by unwinder under `atr record`, next to native and
+# heaptrack: the record benchmark's alloc_heavy workload, modes rotated in
+# every round, the target's own CPU time (user+sys, from the exit stamp
+# library bench/record/exit_stamp.c) and wall time; medians over rounds.
+# `atr record` runs `env ATR_UNWIND=<mode> <workload>`, so one atr binary
+# (any version that honours ATR_PRELOAD) measures every unwinder of the
+# preload library built here.
+#
+#   bash bench/unwind/record_compare.sh BUILD_DIR ATR_BINARY [rounds, default 3]
+# BUILD_DIR must hold lib/libatr_preload.so, bench/libatr_bench_exit_stamp.so
+# and bench/atr-bench-alloc-heavy (targets atr_preload atr_bench_exit_stamp
+# atr-bench-alloc-heavy).
+set -euo pipefail
+build=$(cd "$1" && pwd)
+atr=$2
+rounds=${3:-3}
+prog=$build/bench/atr-bench-alloc-heavy
+stamp_lib=$build/bench/libatr_bench_exit_stamp.so
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+stamps=$work/stamps
+modes=(native heaptrack libunwind table)
+declare -A cpu wall
+
+run() {  # mode -> "cpu_s wall_s" of the target process
+  local m=$1 t0 line
+  rm -f "$stamps" "$work"/ht.* "$work"/t.db*
+  t0=$(date +%s%N)
+  case $m in
+    native) ATR_BENCH_STAMP=$stamps LD_PRELOAD=$stamp_lib "$prog" >/dev/null ;;
+    heaptrack) ATR_BENCH_STAMP=$stamps LD_PRELOAD=$stamp_lib heaptrack -o "$work/ht" "$prog" \
+      >/dev/null 2>&1 ;;
+    *) ATR_BENCH_STAMP=$stamps LD_PRELOAD=$stamp_lib ATR_PRELOAD=$build/lib/libatr_preload.so \
+      "$atr" record -q --force -o "$work/t.db" -- env ATR_UNWIND="$m" "$prog" >/dev/null ;;
+  esac
+  line=$(grep "^$(readlink -f "$prog") " "$stamps" | tail -1)
+  awk -v t0="$t0" '{printf "%.3f %.3f\n", $3 / 1e9, ($2 - t0) / 1e9}' <<<"$line"
+}
+
+for ((r = 0; r < rounds; ++r)); do
+  for ((i = 0; i < ${#modes[@]}; ++i)); do
+    m=${modes[(i + r) % ${#modes[@]}]}
+    read -r c w < <(run "$m")
+    echo "round $r $m cpu=$c wall=$w" >&2
+    cpu[$m]+="$c "
+    wall[$m]+="$w "
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+printf '%-10s %12s %12s\n' mode "target cpu s" "target wall s"
+for m in "${modes[@]}"; do
+  printf '%-10s %12s %12s\n' "$m" "$(echo "${cpu[$m]}" | median)" "$(echo "${wall[$m]}" | median)"
+done
