@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "analysis/stacks/site_label.h"
 #include "analysis/stacks/stack_view.h"
 #include "db/query.h"
 
@@ -208,6 +209,13 @@ void FlameTreeBuilder::Add(const std::vector<Frame>& root_first, int64_t weight)
     }
     node = it->second;
     graph_.nodes[node].total += weight;
+    if (!f.site.empty()) {
+      std::vector<FlameSite>& sites = graph_.nodes[node].sites;
+      auto s = std::find_if(sites.begin(), sites.end(),
+                            [&](const FlameSite& x) { return x.label == f.site; });
+      if (s == sites.end()) s = sites.insert(sites.end(), FlameSite{.label = f.site, .weight = 0});
+      s->weight += weight;
+    }
   }
   graph_.nodes[node].self += weight;
 }
@@ -216,6 +224,9 @@ FlameGraph FlameTreeBuilder::Finish() {
   for (FlameNode& n : graph_.nodes) {
     std::sort(n.children.begin(), n.children.end(),
               [&](int a, int b) { return graph_.nodes[a].name < graph_.nodes[b].name; });
+    std::sort(n.sites.begin(), n.sites.end(), [](const FlameSite& a, const FlameSite& b) {
+      return a.weight != b.weight ? a.weight > b.weight : a.label < b.label;
+    });
   }
   child_.clear();
   return std::move(graph_);
@@ -226,6 +237,8 @@ absl::StatusOr<FlameGraph> BuildFlameGraph(TraceReader& reader, const FlameOptio
   absl::StatusOr<std::vector<StackWeight>> weights =
       ComputeStackWeights(reader, options, &replay_id);
   if (!weights.ok()) return weights.status();
+  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
+  if (!labels.ok()) return labels.status();
   FlameTreeBuilder builder;
   StackViews views(&reader);
   std::vector<FlameTreeBuilder::Frame> frames;
@@ -244,6 +257,9 @@ absl::StatusOr<FlameGraph> BuildFlameGraph(TraceReader& reader, const FlameOptio
                           .runtime = it->runtime,
                           .inlined = it->inlined,
                           .unknown = unknown});
+      }
+      if (std::optional<SiteAnnotation> a = labels->Find(**v)) {
+        frames[lines.size() - 1 - static_cast<size_t>((*v)->site_line)].site = std::move(a->label);
       }
       if (frames.empty()) frames.push_back({.name = "[empty stack]", .unknown = true});
     }

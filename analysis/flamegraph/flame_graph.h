@@ -2,6 +2,11 @@
 // frames root-first (outermost at the bottom of the picture), inlined calls
 // expanded into frames of their own, equal names at the same position merged.
 //
+// When `atr sites` attached source sites to the trace (site_label.h), the
+// frame of each stack's allocation site carries the matched site's label
+// ("new Session (184 B) at session.cc:12 in keep_session()") and its weight:
+// the SVG shows them in the frame's tooltip and searches them.
+//
 // Metrics (docs/queries.md, "atr flamegraph"), per allocation stack:
 //   calls   successful heap allocations (allocation_pairs rows)
 //   bytes   their requested bytes
@@ -47,6 +52,13 @@ struct FlameOptions {
   bool signatures = false;      // keep parameter lists: "load_config(int)" not "load_config"
 };
 
+// A source site (`atr sites`) allocating from a frame, with the weight of
+// the stacks whose site it is.
+struct FlameSite {
+  std::string label{};  // SiteLabels::Label: "new Session (184 B) at session.cc:12 in f()"
+  int64_t weight = 0;
+};
+
 // Node 0 is the root ("all"); children are sorted by name.
 struct FlameNode {
   std::string name{};             // function (or "module+0xoff" when unknown)
@@ -58,6 +70,7 @@ struct FlameNode {
   bool inlined = false;         // an inlined call
   bool unknown = false;         // no symbol
   std::vector<int> children{};
+  std::vector<FlameSite> sites{};  // matched source sites here, heaviest first
 };
 
 struct FlameGraph {
@@ -94,6 +107,7 @@ class FlameTreeBuilder {
     bool runtime = false;
     bool inlined = false;
     bool unknown = false;
+    std::string site{};  // label of the source site allocating here; "" = none
   };
   FlameTreeBuilder();
   void Add(const std::vector<Frame>& root_first, int64_t weight);

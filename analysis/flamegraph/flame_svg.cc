@@ -37,6 +37,7 @@ constexpr std::string_view kScript = R"JS(
     var lines = g.querySelector('title').textContent.split('\n');
     var f = {g: g, o: +g.getAttribute('data-o'), w: +g.getAttribute('data-w'),
              d: +g.getAttribute('data-d'), name: lines[0], info: lines[1] || '',
+             sites: lines.slice(2).join('\n'),
              rect: g.querySelector('rect'), text: g.querySelector('text'), m: false};
     f.fill = f.rect.getAttribute('fill');
     g.atrFrame = f;
@@ -84,7 +85,7 @@ constexpr std::string_view kScript = R"JS(
       catch (e) { re = new RegExp(term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')); }
     }
     frames.forEach(function (f) {
-      f.m = !!re && re.test(f.name);
+      f.m = !!re && (re.test(f.name) || (f.sites !== '' && re.test(f.sites)));
       f.rect.setAttribute('fill', f.m ? 'rgb(230,0,230)' : f.fill);
     });
     searchButton.textContent = term ? 'Clear search' : 'Search';
@@ -101,7 +102,8 @@ constexpr std::string_view kScript = R"JS(
   });
   svg.addEventListener('mouseover', function (e) {
     var g = e.target.closest && e.target.closest('g.fg-f');
-    details.textContent = g ? g.atrFrame.name + '  ' + g.atrFrame.info : ' ';
+    details.textContent = g ? g.atrFrame.name + '  ' + g.atrFrame.info +
+        (g.atrFrame.sites ? '  \u2014 ' + g.atrFrame.sites.split('\n')[0] : '') : ' ';
   });
   reset.addEventListener('click', function () { zoom(null); });
   searchButton.addEventListener('click', ask);
@@ -245,6 +247,11 @@ std::string RenderFlameSvg(const FlameGraph& g, const FlameSvgOptions& o) {
       absl::StrAppend(&out, ", self ", FormatFlameWeight(g.metric, n.self));
     }
     if (n.inlined) out += ", inlined";
+    for (const FlameSite& site : n.sites) {  // one line each: the script reads them back
+      out += "\n";
+      AppendEscapedMarkup(out, site.label);
+      absl::StrAppend(&out, ": ", FormatFlameWeight(g.metric, site.weight));
+    }
     absl::StrAppend(&out, "</title><rect x=\"", Fixed(x), "\" y=\"", y, "\" width=\"",
                     Fixed(std::max(w - 0.5, 0.1)), "\" height=\"", fh - 1, "\" rx=\"2\" fill=\"",
                     FrameFill(n, i == 0), "\"/><text x=\"", Fixed(x + 3), "\" y=\"",

@@ -3,8 +3,10 @@
 // proportional to its weight, root at the bottom, children left to right by
 // name; text clipped to the rectangle; colors by kind (user code warm,
 // inlined user code lighter, runtime/allocator blue, unknown grey); a
-// <title> tooltip per frame ("name\n1.2 MiB (45.1%)"); an embedded script
-// for click-to-zoom, "Reset Zoom", and "Search" (regular expression:
+// <title> tooltip per frame ("name\n1.2 MiB (45.1%)", then one line per
+// source site allocating there, "new Session (184 B) at s.cc:12 in f(): 1.00
+// MiB", when `atr sites` ran); an embedded script for click-to-zoom, "Reset
+// Zoom", and "Search" (regular expression over names and site labels:
 // matches turn magenta and the matched share of the visible width is shown).
 //
 // The same SVG works standalone and inlined into HTML (atr report): the

@@ -8,7 +8,6 @@
 #include "analysis/flamegraph/xml_check.h"
 #include "db/db_test_util.h"
 #include "gtest/gtest.h"
-#include "replayer/replay_store.h"
 
 namespace atr {
 namespace {
@@ -20,9 +19,7 @@ class FlameGraphTest : public ::testing::Test {
   void SetUp() override {
     path_ = atr::testing::FreshPath("flame.db");
     atr::testing::WriteFlameTestTrace(path_);
-    absl::StatusOr<TraceReader> r = TraceReader::Open(path_);
-    ASSERT_TRUE(r.ok()) << r.status();
-    reader_ = std::make_unique<TraceReader>(std::move(*r));
+    Reopen();
   }
 
   std::string Folded(FlameMetric m) {
@@ -31,36 +28,18 @@ class FlameGraphTest : public ::testing::Test {
     return g.ok() ? RenderFolded(*g) : "";
   }
 
-  // Stores a replay with a span snapshot: span 0x10000 holds the blocks of
-  // seq 4 and 5 with 96 free bytes (48 each), span 0x20000 the block of
-  // seq 7 with 10 free bytes.
+  // The fixture's replay (test_trace.h), or its source sites; reopens the
+  // reader to see the new tables.
   void StoreReplayWithSnapshot() {
-    replay::ReplayRun run;
-    run.summary.allocator = "builtin";
-    run.summary.config = "test";
-    run.summary.threads = "model";
-    run.summary.peak_resident_bytes = 8192;
-    run.summary.peak_resident_seq = 7;
-    run.summary.live_at_peak_resident = 42;
-    run.snapshot_seq = 7;
-    run.samples.push_back({.seq = 2, .live_bytes = 150, .resident_bytes = 4096});
-    run.samples.push_back({.seq = 7, .live_bytes = 42, .resident_bytes = 8192});
-    run.spans.push_back({.address = 0x10000, .size_class = 3, .object_size = 48, .pages = 1,
-                         .capacity = 4, .live_requested_bytes = 37, .free_bytes = 96,
-                         .allocation_ids = {4, 5}});
-    run.spans.push_back({.address = 0x20000, .size_class = 1, .object_size = 8, .pages = 1,
-                         .capacity = 3, .live_requested_bytes = 5, .free_bytes = 10,
-                         .allocation_ids = {7}});
-    replay::Problem p;
-    p.kind = replay::ProblemKind::kDoubleFree;
-    p.pid = 42;
-    p.addr = 0xB000;
-    p.offending = {.seq = 3, .tid = 42, .op = Op::kFree, .stack = 2};
-    p.detail = "freed <twice> & more";
-    run.problems.Add(p);
-    absl::StatusOr<int64_t> id = replay::StoreReplay(path_, run);
-    ASSERT_TRUE(id.ok()) << id.status();
-    absl::StatusOr<TraceReader> r = TraceReader::Open(path_);  // see the new tables
+    atr::testing::StoreFlameTestReplay(path_);
+    Reopen();
+  }
+  void StoreSites() {
+    atr::testing::StoreFlameTestSites(path_);
+    Reopen();
+  }
+  void Reopen() {
+    absl::StatusOr<TraceReader> r = TraceReader::Open(path_);
     ASSERT_TRUE(r.ok()) << r.status();
     reader_ = std::make_unique<TraceReader>(std::move(*r));
   }
@@ -147,6 +126,35 @@ TEST_F(FlameGraphTest, SignaturesKeepParameterLists) {
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_NE(RenderFolded(*g).find("main;handle_request(int);load_config(int) 1\n"),
             std::string::npos);
+}
+
+TEST_F(FlameGraphTest, MatchedSourceSitesAnnotateTheirFrame) {
+  StoreSites();
+  absl::StatusOr<FlameGraph> g = BuildFlameGraph(*reader_, {.metric = FlameMetric::kBytes});
+  ASSERT_TRUE(g.ok()) << g.status();
+  const std::string label = "new Config (96 B) at config.cc:30 in load_config()";
+  for (const FlameNode& n : g->nodes) {
+    if (n.name == "load_config") {
+      ASSERT_EQ(n.sites.size(), 1u);
+      EXPECT_EQ(n.sites[0].label, label);
+      EXPECT_EQ(n.sites[0].weight, 100);
+    } else if (n.name == "handle_request") {
+      // Its own 7 bytes and strdup's 64: strdup is runtime, so the site
+      // line of that stack is handle_request's.
+      ASSERT_EQ(n.sites.size(), 1u);
+      EXPECT_EQ(n.sites[0].label, "malloc Header (7 B) at server.cc:20 in handle_request()");
+      EXPECT_EQ(n.sites[0].weight, 71);
+    } else {
+      EXPECT_TRUE(n.sites.empty()) << n.name;  // only the site frame of a matched stack
+    }
+  }
+  // Folded stacks are unchanged; the SVG tooltip names the site.
+  EXPECT_NE(RenderFolded(*g).find("main;handle_request;load_config 100\n"), std::string::npos);
+  std::string svg = RenderFlameSvg(*g);
+  EXPECT_EQ(CheckWellFormedXml(svg), "");
+  EXPECT_NE(svg.find("<title>load_config\n100 B (39.06%)\n" + label + ": 100 B</title>"),
+            std::string::npos)
+      << svg;
 }
 
 TEST(FlameFrameNameTest, StripsParametersQualifiersAndClones) {

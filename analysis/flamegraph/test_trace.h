@@ -11,13 +11,25 @@
 //
 // tokenize is inlined into parse_request (one physical frame); the peak of
 // live bytes is 150 at seq 2 (blocks of seq 1 and 2).
+//
+// StoreFlameTestReplay adds a built-in replay with a span snapshot at seq 7:
+// span 0x10000 holds the blocks of seq 4 and 5 with 96 free bytes (48
+// each), span 0x20000 the block of seq 7 with 10 free bytes; and one double
+// free (seq 3). StoreFlameTestSites adds `atr sites` results: load_config's
+// line is "new Config (96 B)", handle_request's "malloc Header (7 B)" (the
+// site of its own block and, strdup being runtime, of strdup's).
+//
+// Shared by flamegraph_test and html_report_test.
 #ifndef ATR_ANALYSIS_FLAMEGRAPH_TEST_TRACE_H_
 #define ATR_ANALYSIS_FLAMEGRAPH_TEST_TRACE_H_
 
 #include <string>
 
+#include "allocator/config.h"
+#include "analysis/sites/site_store.h"
 #include "db/trace_writer.h"
 #include "gtest/gtest.h"
+#include "replayer/replay_store.h"
 
 namespace atr::testing {
 
@@ -67,6 +79,62 @@ inline void WriteFlameTestTrace(const std::string& path) {
   ev(8, Op::kMalloc, 0xF000, 64, 6);
   ev(9, Op::kFree, 0xF000, 0, 2);
   ASSERT_TRUE(t.Finish().ok());
+}
+
+inline void StoreFlameTestReplay(const std::string& path) {
+  replay::ReplayRun run;
+  run.summary.allocator = "builtin";
+  run.summary.config = alloc::SerializeConfig(alloc::Config{});
+  run.summary.threads = "model";
+  run.summary.peak_resident_bytes = 8192;
+  run.summary.peak_resident_seq = 7;
+  run.summary.live_at_peak_resident = 42;
+  run.snapshot_seq = 7;
+  run.samples.push_back({.seq = 2, .live_bytes = 150, .resident_bytes = 4096});
+  run.samples.push_back({.seq = 7, .live_bytes = 42, .resident_bytes = 8192});
+  run.spans.push_back({.address = 0x10000, .size_class = 3, .object_size = 48, .pages = 1,
+                       .capacity = 4, .live_requested_bytes = 37, .free_bytes = 96,
+                       .allocation_ids = {4, 5}});
+  run.spans.push_back({.address = 0x20000, .size_class = 1, .object_size = 8, .pages = 1,
+                       .capacity = 3, .live_requested_bytes = 5, .free_bytes = 10,
+                       .allocation_ids = {7}});
+  replay::Problem p;
+  p.kind = replay::ProblemKind::kDoubleFree;
+  p.pid = 42;
+  p.addr = 0xB000;
+  p.offending = {.seq = 3, .tid = 42, .op = Op::kFree, .stack = 2};
+  p.detail = "freed <twice> & more";
+  run.problems.Add(p);
+  absl::StatusOr<int64_t> id = replay::StoreReplay(path, run);
+  ASSERT_TRUE(id.ok()) << id.status();
+}
+
+inline void StoreFlameTestSites(const std::string& path) {
+  SourceSite config;
+  config.file = "/src/app/config.cc";
+  config.line = 30;
+  config.column = 10;
+  config.end_line = 30;
+  config.function = "load_config";
+  config.function_line = 28;
+  config.function_end_line = 33;
+  config.kind = SiteKind::kNew;
+  config.type = "Config";
+  config.type_size = 96;
+  config.bytes = 96;
+  SourceSite header = config;
+  header.file = "/src/app/server.cc";
+  header.line = header.end_line = 20;
+  header.function = "handle_request";
+  header.function_line = 18;
+  header.function_end_line = 25;
+  header.kind = SiteKind::kMalloc;
+  header.type = "Header";
+  header.type_size = header.bytes = 7;
+  header.detail = "malloc";
+  absl::StatusOr<StoreSummary> s = StoreSites(path, {config, header}, {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->matched_lines, 2);
 }
 
 }  // namespace atr::testing
