@@ -21,9 +21,11 @@ void RegisterRecord(CLI::App& app) {
   sub->add_option("-o,--output", o->output,
                   "Trace file to write (default: atr.<cmd>.<pid>.db)");
   sub->add_option("--unwind", o->unwind,
-                  "How call stacks are captured: libunwind (default, exact), fp (frame "
-                  "pointers, fastest, needs -fno-omit-frame-pointer), none")
-      ->check(CLI::IsMember({"libunwind", "fp", "none"}));
+                  "How call stacks are captured: table (default; .eh_frame rules cached per "
+                  "return address, libunwind for frames they cannot describe), libunwind "
+                  "(same stacks, slower), fp (frame pointers, fastest, needs "
+                  "-fno-omit-frame-pointer), none")
+      ->check(CLI::IsMember({"table", "libunwind", "fp", "none"}));
   sub->add_option("--max-depth", o->max_depth, "Frames kept per stack (default 64)")
       ->check(CLI::Range(1, 512));
   sub->add_flag("!--no-free-stacks", o->free_stacks,

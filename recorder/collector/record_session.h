@@ -23,7 +23,7 @@ namespace atr {
 struct RecordOptions {
   std::string output;                 // trace file to create
   std::vector<std::string> command;   // argv of the program to run
-  std::string unwind = "libunwind";   // libunwind | fp | none
+  std::string unwind = "table";   // table | libunwind | fp | none
   int max_depth = 64;                 // frames per stack
   bool free_stacks = true;            // record stacks of releases too
   bool stack_ops = false;             // function enter/exit (-finstrument-functions
