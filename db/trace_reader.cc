@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "db/json_strings.h"
 #include "db/schema.h"
 #include "db/sqlite.h"
@@ -125,6 +126,33 @@ absl::Status RecoverHotJournal(const std::string& path) {
   return rw.Exec("SELECT count(*) FROM sqlite_schema", "rolling back an unfinished write");
 }
 
+// Runs `sql` and calls fn(statement) on each row; fn returns a Status, and
+// the first error stops the walk. The one prepare-step loop of the reader.
+template <typename Fn>
+absl::Status ForEachRow(const SqlDatabase& db, std::string_view sql, std::string_view what,
+                        Fn fn) {
+  ATR_ASSIGN_OR_RETURN(SqlStatement st, SqlStatement::Prepare(db, sql, what));
+  while (true) {
+    ATR_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::OkStatus();
+    ATR_RETURN_IF_ERROR(fn(st));
+  }
+}
+
+// Every row of `sql`, each decoded by decode(statement, &row) -> Status.
+template <typename Row, typename Decode>
+absl::StatusOr<std::vector<Row>> ReadRows(const SqlDatabase& db, std::string_view sql,
+                                          std::string_view what, Decode decode) {
+  std::vector<Row> out;
+  ATR_RETURN_IF_ERROR(ForEachRow(db, sql, what, [&](const SqlStatement& st) {
+    Row r{};
+    ATR_RETURN_IF_ERROR(decode(st, &r));
+    out.push_back(std::move(r));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 }  // namespace
 
 struct TraceReader::State {
@@ -135,48 +163,54 @@ struct TraceReader::State {
   std::vector<EventCursor::ThreadKey> threads;  // by threads.id
   absl::flat_hash_map<int32_t, std::vector<int64_t>> threads_by_pid;
 
+  std::optional<std::string> stack_stats_from_pairs;  // set when there is no stack_stats
+
   // Stack walk caches.
   SqlStatement node_query, frame_query, inline_query;
   absl::flat_hash_map<StackId, std::pair<StackId, int64_t>> nodes;  // id -> (parent, frame)
   absl::node_hash_map<int64_t, Frame> frames;                       // stable addresses
 
+  bool HasTable(std::string_view name) const {
+    absl::StatusOr<SqlStatement> q = SqlStatement::Prepare(
+        db, "SELECT 1 FROM sqlite_schema WHERE type='table' AND name=?1", "checking the schema");
+    if (!q.ok()) return false;
+    q->BindText(1, name);
+    absl::StatusOr<bool> found = q->Step();
+    return found.ok() && *found;
+  }
+
   absl::Status Load() {
     for (const char* table : db_internal::kRequiredTables) {
-      ATR_ASSIGN_OR_RETURN(SqlStatement q, SqlStatement::Prepare(
-                                               db,
-                                               "SELECT 1 FROM sqlite_schema WHERE type='table' "
-                                               "AND name=?1",
-                                               "checking the schema"));
-      q.BindText(1, table);
-      ATR_ASSIGN_OR_RETURN(bool found, q.Step());
-      if (!found) {
+      if (!HasTable(table)) {
         return absl::DataLossError(
             absl::StrCat(db.path(), ": damaged atr trace (no table ", table, ")"));
       }
     }
-    ATR_ASSIGN_OR_RETURN(SqlStatement m,
-                         SqlStatement::Prepare(db, "SELECT key, value FROM meta", "reading meta"));
-    while (true) {
-      ATR_ASSIGN_OR_RETURN(bool row, m.Step());
-      if (!row) break;
-      meta[m.ColumnText(0)] = m.ColumnText(1);
-    }
+    ATR_RETURN_IF_ERROR(
+        ForEachRow(db, "SELECT key, value FROM meta", "reading meta", [&](const SqlStatement& m) {
+          meta[m.ColumnText(0)] = m.ColumnText(1);
+          return absl::OkStatus();
+        }));
     complete = meta["complete"] == "1";
-    ATR_ASSIGN_OR_RETURN(SqlStatement t, SqlStatement::Prepare(db,
-                                                               "SELECT id, pid, tid FROM threads",
-                                                               "reading threads"));
-    while (true) {
-      ATR_ASSIGN_OR_RETURN(bool row, t.Step());
-      if (!row) break;
-      int64_t id = t.ColumnInt64(0);
-      if (id < 0 || id > (int64_t{1} << 26)) {
-        return absl::DataLossError(absl::StrCat(db.path(), ": damaged trace (thread id ", id, ")"));
-      }
-      if (threads.size() <= static_cast<size_t>(id)) threads.resize(id + 1, {0, 0});
-      auto pid = static_cast<int32_t>(t.ColumnInt64(1));
-      threads[id] = {pid, static_cast<int32_t>(t.ColumnInt64(2))};
-      threads_by_pid[pid].push_back(id);
+    if (!HasTable("stack_stats")) {
+      int64_t peak_seq = 0;
+      (void)absl::SimpleAtoi(meta["alloc_peak_live_seq"], &peak_seq);
+      stack_stats_from_pairs = StackStatsFromPairsSql(peak_seq);
     }
+    ATR_RETURN_IF_ERROR(ForEachRow(
+        db, "SELECT id, pid, tid FROM threads", "reading threads",
+        [&](const SqlStatement& t) {
+          int64_t id = t.ColumnInt64(0);
+          if (id < 0 || id > (int64_t{1} << 26)) {
+            return absl::DataLossError(
+                absl::StrCat(db.path(), ": damaged trace (thread id ", id, ")"));
+          }
+          if (threads.size() <= static_cast<size_t>(id)) threads.resize(id + 1, {0, 0});
+          auto pid = static_cast<int32_t>(t.ColumnInt64(1));
+          threads[id] = {pid, static_cast<int32_t>(t.ColumnInt64(2))};
+          threads_by_pid[pid].push_back(id);
+          return absl::OkStatus();
+        }));
     ATR_ASSIGN_OR_RETURN(node_query,
                          SqlStatement::Prepare(db, "SELECT parent, frame FROM stacks WHERE id=?1",
                                                "reading stacks"));
@@ -291,93 +325,72 @@ std::optional<uint64_t> OptU64(const SqlStatement& st, int col) {
 }  // namespace
 
 absl::StatusOr<std::vector<ProcessRow>> TraceReader::Processes() const {
-  ATR_ASSIGN_OR_RETURN(
-      SqlStatement st,
-      SqlStatement::Prepare(state_->db,
-                            "SELECT id, pid, image, ppid, exe, argv, cwd, started_seq, ended_seq, "
-                            "started_ns, ended_ns, exit_status, exit_signal FROM processes "
-                            "ORDER BY id",
-                            "reading processes"));
-  std::vector<ProcessRow> out;
-  while (true) {
-    ATR_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ProcessRow p;
-    p.id = st.ColumnInt64(0);
-    p.pid = static_cast<int32_t>(st.ColumnInt64(1));
-    p.image = static_cast<int32_t>(st.ColumnInt64(2));
-    p.ppid = OptInt32(st, 3);
-    p.exe = st.ColumnOptText(4);
-    if (!st.IsNull(5)) {
-      absl::StatusOr<std::vector<std::string>> argv = db_internal::DecodeJsonStrings(st.ColumnText(5));
-      if (!argv.ok()) {
-        return absl::DataLossError(
-            absl::StrCat(path(), ": process ", p.pid, ": argv is not a JSON string array"));
-      }
-      p.argv = *std::move(argv);
-    }
-    p.cwd = st.ColumnOptText(6);
-    p.started_seq = st.ColumnOptInt64(7);
-    p.ended_seq = st.ColumnOptInt64(8);
-    p.started_ns = st.ColumnOptInt64(9);
-    p.ended_ns = st.ColumnOptInt64(10);
-    p.exit_status = OptInt32(st, 11);
-    p.exit_signal = OptInt32(st, 12);
-    out.push_back(std::move(p));
-  }
-  return out;
+  return ReadRows<ProcessRow>(
+      state_->db,
+      "SELECT id, pid, image, ppid, exe, argv, cwd, started_seq, ended_seq, started_ns, ended_ns, "
+      "exit_status, exit_signal FROM processes ORDER BY id",
+      "reading processes", [this](const SqlStatement& st, ProcessRow* p) {
+        p->id = st.ColumnInt64(0);
+        p->pid = static_cast<int32_t>(st.ColumnInt64(1));
+        p->image = static_cast<int32_t>(st.ColumnInt64(2));
+        p->ppid = OptInt32(st, 3);
+        p->exe = st.ColumnOptText(4);
+        if (!st.IsNull(5)) {
+          absl::StatusOr<std::vector<std::string>> argv =
+              db_internal::DecodeJsonStrings(st.ColumnText(5));
+          if (!argv.ok()) {
+            return absl::DataLossError(
+                absl::StrCat(path(), ": process ", p->pid, ": argv is not a JSON string array"));
+          }
+          p->argv = *std::move(argv);
+        }
+        p->cwd = st.ColumnOptText(6);
+        p->started_seq = st.ColumnOptInt64(7);
+        p->ended_seq = st.ColumnOptInt64(8);
+        p->started_ns = st.ColumnOptInt64(9);
+        p->ended_ns = st.ColumnOptInt64(10);
+        p->exit_status = OptInt32(st, 11);
+        p->exit_signal = OptInt32(st, 12);
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::vector<ThreadRow>> TraceReader::Threads() const {
-  ATR_ASSIGN_OR_RETURN(
-      SqlStatement st,
-      SqlStatement::Prepare(state_->db,
-                            "SELECT id, pid, tid, name, creator_tid, started_seq, ended_seq, "
-                            "stack_lo, stack_hi FROM threads ORDER BY id",
-                            "reading threads"));
-  std::vector<ThreadRow> out;
-  while (true) {
-    ATR_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ThreadRow t;
-    t.id = st.ColumnInt64(0);
-    t.pid = static_cast<int32_t>(st.ColumnInt64(1));
-    t.tid = static_cast<int32_t>(st.ColumnInt64(2));
-    t.name = st.ColumnOptText(3);
-    t.creator_tid = OptInt32(st, 4);
-    t.started_seq = st.ColumnOptInt64(5);
-    t.ended_seq = st.ColumnOptInt64(6);
-    t.stack_lo = OptU64(st, 7);
-    t.stack_hi = OptU64(st, 8);
-    out.push_back(std::move(t));
-  }
-  return out;
+  return ReadRows<ThreadRow>(
+      state_->db,
+      "SELECT id, pid, tid, name, creator_tid, started_seq, ended_seq, stack_lo, stack_hi "
+      "FROM threads ORDER BY id",
+      "reading threads", [](const SqlStatement& st, ThreadRow* t) {
+        t->id = st.ColumnInt64(0);
+        t->pid = static_cast<int32_t>(st.ColumnInt64(1));
+        t->tid = static_cast<int32_t>(st.ColumnInt64(2));
+        t->name = st.ColumnOptText(3);
+        t->creator_tid = OptInt32(st, 4);
+        t->started_seq = st.ColumnOptInt64(5);
+        t->ended_seq = st.ColumnOptInt64(6);
+        t->stack_lo = OptU64(st, 7);
+        t->stack_hi = OptU64(st, 8);
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::vector<ModuleRow>> TraceReader::Modules() const {
-  ATR_ASSIGN_OR_RETURN(
-      SqlStatement st,
-      SqlStatement::Prepare(state_->db,
-                            "SELECT id, pid, path, build_id, bias, lo, hi, loaded_seq, "
-                            "unloaded_seq FROM modules ORDER BY id",
-                            "reading modules"));
-  std::vector<ModuleRow> out;
-  while (true) {
-    ATR_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ModuleRow m;
-    m.id = st.ColumnInt64(0);
-    m.pid = static_cast<int32_t>(st.ColumnInt64(1));
-    m.path = st.ColumnText(2);
-    m.build_id = st.ColumnOptText(3);
-    m.bias = static_cast<uint64_t>(st.ColumnInt64(4));
-    m.lo = static_cast<uint64_t>(st.ColumnInt64(5));
-    m.hi = static_cast<uint64_t>(st.ColumnInt64(6));
-    m.loaded_seq = st.ColumnOptInt64(7);
-    m.unloaded_seq = st.ColumnOptInt64(8);
-    out.push_back(std::move(m));
-  }
-  return out;
+  return ReadRows<ModuleRow>(
+      state_->db,
+      "SELECT id, pid, path, build_id, bias, lo, hi, loaded_seq, unloaded_seq FROM modules "
+      "ORDER BY id",
+      "reading modules", [](const SqlStatement& st, ModuleRow* m) {
+        m->id = st.ColumnInt64(0);
+        m->pid = static_cast<int32_t>(st.ColumnInt64(1));
+        m->path = st.ColumnText(2);
+        m->build_id = st.ColumnOptText(3);
+        m->bias = static_cast<uint64_t>(st.ColumnInt64(4));
+        m->lo = static_cast<uint64_t>(st.ColumnInt64(5));
+        m->hi = static_cast<uint64_t>(st.ColumnInt64(6));
+        m->loaded_seq = st.ColumnOptInt64(7);
+        m->unloaded_seq = st.ColumnOptInt64(8);
+        return absl::OkStatus();
+      });
 }
 
 namespace {
@@ -399,36 +412,43 @@ void ReadFrameColumns(const SqlStatement& st, int first, FrameRow* f) {
 }  // namespace
 
 absl::StatusOr<std::vector<FrameRow>> TraceReader::Frames() const {
-  ATR_ASSIGN_OR_RETURN(
-      SqlStatement st,
-      SqlStatement::Prepare(state_->db,
-                            "SELECT id, module_id, rel_pc, function, file, line, column, "
-                            "frame_size, dynamic_frame, call_insn FROM frames ORDER BY id",
-                            "reading frames"));
-  std::vector<FrameRow> out;
-  while (true) {
-    ATR_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    FrameRow f;
-    f.id = st.ColumnInt64(0);
-    ReadFrameColumns(st, 1, &f);
-    out.push_back(std::move(f));
-  }
-  return out;
+  return ReadRows<FrameRow>(
+      state_->db,
+      "SELECT id, module_id, rel_pc, function, file, line, column, frame_size, dynamic_frame, "
+      "call_insn FROM frames ORDER BY id",
+      "reading frames", [](const SqlStatement& st, FrameRow* f) {
+        f->id = st.ColumnInt64(0);
+        ReadFrameColumns(st, 1, f);
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::vector<StackNodeRow>> TraceReader::StackNodes() const {
-  ATR_ASSIGN_OR_RETURN(SqlStatement st,
-                       SqlStatement::Prepare(state_->db,
-                                             "SELECT id, parent, frame FROM stacks ORDER BY id",
-                                             "reading stacks"));
-  std::vector<StackNodeRow> out;
-  while (true) {
-    ATR_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back({st.ColumnInt64(0), st.ColumnInt64(1), st.ColumnInt64(2)});
-  }
-  return out;
+  return ReadRows<StackNodeRow>(
+      state_->db, "SELECT id, parent, frame FROM stacks ORDER BY id", "reading stacks",
+      [](const SqlStatement& st, StackNodeRow* n) {
+        *n = {st.ColumnInt64(0), st.ColumnInt64(1), st.ColumnInt64(2)};
+        return absl::OkStatus();
+      });
+}
+
+bool TraceReader::HasTable(std::string_view name) const { return state_->HasTable(name); }
+std::string TraceReader::WithStackStats(std::string_view sql) const {
+  if (!state_->stack_stats_from_pairs) return std::string(sql);
+  const std::string from = "FROM " + *state_->stack_stats_from_pairs;
+  return absl::StrReplaceAll(std::string(sql), {{"FROM stack_stats", from}});
+}
+
+std::string StackStatsFromPairsSql(int64_t peak_seq) {
+  const std::string p = absl::StrCat(peak_seq);
+  return absl::StrCat(
+      "(SELECT coalesce(a.stack, 0) AS stack, count(*) AS calls, sum(a.size) AS bytes, "
+      "sum(CASE WHEN p.alloc_seq <= ", p, " AND (p.free_seq IS NULL OR p.free_seq > ", p,
+      ") THEN a.size ELSE 0 END) AS peak_bytes, "
+      "sum(p.free_seq IS NULL) AS leaked, "
+      "sum(CASE WHEN p.free_seq IS NULL THEN a.size ELSE 0 END) AS leaked_bytes, "
+      "min(CASE WHEN p.free_seq IS NULL THEN p.alloc_seq END) AS first_leak_seq "
+      "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq GROUP BY 1)");
 }
 
 absl::StatusOr<int64_t> TraceReader::CountEvents() const {

@@ -100,6 +100,11 @@ class AllocationCursor {
   bool done_ = false;
 };
 
+// The rows of the stack_stats table (docs/trace-format.md) computed from
+// allocation_pairs and event_log, as a parenthesized subquery; `peak_seq`
+// is meta alloc_peak_live_seq.
+std::string StackStatsFromPairsSql(int64_t peak_seq);
+
 class TraceReader {
  public:
   [[nodiscard]] static absl::StatusOr<TraceReader> Open(const std::string& path);
@@ -131,6 +136,16 @@ class TraceReader {
   absl::StatusOr<EventCursor> Events(const EventFilter& filter = {}) const;
   // only_live: just allocations never released (leaks).
   absl::StatusOr<AllocationCursor> Allocations(bool only_live = false) const;
+  // Whether the trace has table `name` (tables added after version 1 was
+  // frozen, e.g. stack_stats, are missing from older traces).
+  bool HasTable(std::string_view name) const;
+
+  // `sql`, a query reading "FROM stack_stats", ready for this trace: for a
+  // trace finished before the allocation pass wrote that table, it reads
+  // the same rows from the pairs (StackStatsFromPairsSql: same numbers, but
+  // it joins every pair to its event).
+  std::string WithStackStats(std::string_view sql) const;
+
   // Rows in event_log (exact; a count(*) walk, not free on big traces).
   absl::StatusOr<int64_t> CountEvents() const;
 

@@ -1,4 +1,4 @@
-// atr info FILE [--json]
+// atr info FILE [--json|--csv]
 #include "analysis/reports/info_report.h"
 #include "tools/command.h"
 
@@ -8,16 +8,19 @@ namespace {
 
 void RegisterInfo(CLI::App& app) {
   auto* path = new std::string();
-  auto* json = new bool(false);
+  auto* flags = new ReportFlags();
   CLI::App* sub = app.add_subcommand("info", "Summarize a trace: command, events, peak, leaks");
   sub->add_option("trace", *path, "Trace file")->required();
-  sub->add_flag("--json", *json, "Machine-readable output (fields in docs/queries.md)");
-  SetBody(sub, [path, json] {
+  AddReportFlags(sub, flags);
+  SetBody(sub, [path, flags] {
     absl::StatusOr<TraceReader> reader = TraceReader::Open(*path);
     if (!reader.ok()) return Fail(reader.status());
     absl::StatusOr<TraceInfo> info = ComputeInfo(*reader);
     if (!info.ok()) return Fail(info.status());
-    return WriteOutput(*json ? RenderInfoJson(*info) : RenderInfoText(*info), "");
+    return WriteOutput(flags->json  ? RenderInfoJson(*info)
+                       : flags->csv ? RenderInfoCsv(*info)
+                                    : RenderInfoText(*info),
+                       "");
   });
 }
 

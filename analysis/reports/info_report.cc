@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "analysis/format/json_writer.h"
+#include "analysis/format/report_table.h"
 #include "analysis/format/text_table.h"
 #include "db/query.h"
 
@@ -57,8 +58,8 @@ absl::StatusOr<TraceInfo> ComputeInfo(TraceReader& reader) {
                                  std::to_string(info.peak_live_seq),
                      {&info.peak_live_ns}));
   s.Update(QueryInts(reader,
-                     "SELECT count(*), coalesce(sum(size), 0) FROM allocations "
-                     "WHERE free_seq IS NULL",
+                     reader.WithStackStats("SELECT coalesce(sum(leaked), 0), "
+                                           "coalesce(sum(leaked_bytes), 0) FROM stack_stats"),
                      {&info.leaked_allocations, &info.leaked_bytes}));
   if (!s.ok()) return s;
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
@@ -149,6 +150,48 @@ std::string RenderInfoJson(const TraceInfo& i) {
   j.Key("lost_events").Int(i.lost_events);
   j.EndObject();
   return j.str() + "\n";
+}
+
+std::string RenderInfoCsv(const TraceInfo& i) {
+  JsonWriter argv;
+  argv.BeginArray();
+  for (const std::string& a : i.argv) argv.String(a);
+  argv.EndArray();
+  auto opt = [](const std::optional<int32_t>& v) { return v ? Cell::Int(*v) : Cell::Null(); };
+  const std::pair<const char*, Cell> fields[] = {
+      {"trace", Cell::Text(i.path)},
+      {"complete", Cell::Int(i.complete)},
+      {"recording_complete", Cell::Int(i.recording_complete)},
+      {"argv", Cell::Text(argv.str())},
+      {"start_time_utc", Cell::Text(i.start_time_utc)},
+      {"duration_ns", Cell::Int(i.duration_ns)},
+      {"exit_status", opt(i.exit_status)},
+      {"exit_signal", opt(i.exit_signal)},
+      {"processes", Cell::Int(i.processes)},
+      {"threads", Cell::Int(i.threads)},
+      {"events", Cell::Int(i.events)},
+      {"allocation_calls", Cell::Int(i.allocation_calls)},
+      {"allocated_bytes", Cell::Int(i.allocated_bytes)},
+      {"releases", Cell::Int(i.releases)},
+      {"unmatched_releases", Cell::Int(i.unmatched_releases)},
+      {"failed_allocations", Cell::Int(i.failed_allocations)},
+      {"peak_live_bytes", Cell::Int(i.peak_live_bytes)},
+      {"peak_live_seq", Cell::Int(i.peak_live_seq)},
+      {"peak_live_ns", Cell::Int(i.peak_live_ns)},
+      {"leaked_allocations", Cell::Int(i.leaked_allocations)},
+      {"leaked_bytes", Cell::Int(i.leaked_bytes)},
+      {"distinct_stacks", Cell::Int(i.distinct_stacks)},
+      {"lost_events", Cell::Int(i.lost_events)},
+  };
+  std::vector<Column> columns;
+  std::vector<Cell> row;
+  for (const auto& [name, cell] : fields) {
+    columns.push_back({name, Column::kText});
+    row.push_back(cell);
+  }
+  ReportTable t(std::move(columns));
+  t.AddRow(std::move(row));
+  return t.RenderCsv();
 }
 
 }  // namespace atr

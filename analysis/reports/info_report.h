@@ -6,7 +6,7 @@
 // meta keys the recorder and the allocation pass wrote.
 //
 //   ATR_ASSIGN_OR_RETURN(TraceInfo info, ComputeInfo(reader));
-//   std::string text = RenderInfoText(info);   // or RenderInfoJson(info)
+//   std::string text = RenderInfoText(info);   // or RenderInfoJson / RenderInfoCsv
 #ifndef ATR_ANALYSIS_REPORTS_INFO_REPORT_H_
 #define ATR_ANALYSIS_REPORTS_INFO_REPORT_H_
 
@@ -56,6 +56,9 @@ struct TraceInfo {
 absl::StatusOr<TraceInfo> ComputeInfo(TraceReader& reader);
 std::string RenderInfoText(const TraceInfo& info);
 std::string RenderInfoJson(const TraceInfo& info);
+// One row: the scalar fields of the JSON, same names and order (argv as a
+// JSON array of strings); the per-op counts are in the text and JSON only.
+std::string RenderInfoCsv(const TraceInfo& info);
 
 }  // namespace atr
 

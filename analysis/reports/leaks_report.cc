@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "analysis/format/json_writer.h"
+#include "analysis/format/report_table.h"
 #include "analysis/format/text_table.h"
 #include "db/query.h"
 
@@ -11,7 +12,8 @@ absl::StatusOr<LeakReport> ComputeLeaks(TraceReader& reader, const LeakOptions& 
   LeakReport r;
   std::vector<LeakGroup> groups;
   {
-    absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kLeaksByStackSql);
+    absl::StatusOr<QueryCursor> q =
+        QueryCursor::Run(reader, reader.WithStackStats(kLeaksByStackSql));
     if (!q.ok()) return q.status();
     while (q->Next()) {
       LeakGroup g;
@@ -84,6 +86,23 @@ std::string RenderLeaksJson(const LeakReport& r) {
   j.EndArray();
   j.EndObject();
   return j.str() + "\n";
+}
+
+std::string RenderLeaksCsv(const LeakReport& r) {
+  ReportTable t({{"rank", Column::kId},
+                 {"stack", Column::kId},
+                 {"allocations", Column::kCount},
+                 {"bytes", Column::kBytes},
+                 {"first_seq", Column::kId},
+                 {"site", Column::kText},
+                 {"source_site", Column::kText}});
+  int64_t rank = 0;
+  for (const LeakGroup& g : r.groups) {
+    t.AddRow({Cell::Int(++rank), Cell::Int(g.stack), Cell::Int(g.allocations), Cell::Int(g.bytes),
+              Cell::Int(g.first_seq), Cell::Text(g.view.site_label),
+              g.source_site ? Cell::Text(g.source_site->label) : Cell::Null()});
+  }
+  return t.RenderCsv();
 }
 
 }  // namespace atr

@@ -39,15 +39,19 @@ struct LeakReport {
   std::vector<LeakGroup> groups;   // the biggest `limit` of them
 };
 
-// The query (docs/queries.md, "leaks by stack"):
+// The query (docs/queries.md, "leaks by stack"), over the per-stack sums
+// the allocation pass wrote (run through TraceReader::WithStackStats, so
+// older traces without the table give the same rows).
 inline constexpr char kLeaksByStackSql[] =
-    "SELECT alloc_stack, count(*) AS allocations, sum(size) AS bytes, min(alloc_seq) "
-    "FROM allocations WHERE free_seq IS NULL "
-    "GROUP BY alloc_stack ORDER BY bytes DESC, allocations DESC, alloc_stack";
+    "SELECT stack, leaked, leaked_bytes, first_leak_seq FROM stack_stats WHERE leaked > 0 "
+    "ORDER BY leaked_bytes DESC, leaked DESC, stack";
 
 absl::StatusOr<LeakReport> ComputeLeaks(TraceReader& reader, const LeakOptions& options);
 std::string RenderLeaksText(const LeakReport& r);
 std::string RenderLeaksJson(const LeakReport& r);
+// One row per listed stack: rank, stack, allocations, bytes, first_seq, site
+// (as in the JSON), source_site (the `atr sites` label, empty if none).
+std::string RenderLeaksCsv(const LeakReport& r);
 
 }  // namespace atr
 

@@ -6,11 +6,8 @@
 namespace atr {
 
 absl::StatusOr<std::vector<SiteGroup>> TopSites(TraceReader& reader, TopMetric by) {
-  int64_t peak_seq = reader.MetaInt("alloc_peak_live_seq").value_or(0);
-  std::string sql = kTopByStackSql;
-  sql.replace(sql.find("?1"), 2, std::to_string(peak_seq));
-  sql.replace(sql.find("?1"), 2, std::to_string(peak_seq));
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, sql);
+  absl::StatusOr<QueryCursor> q =
+      QueryCursor::Run(reader, reader.WithStackStats(kTopByStackSql));
   if (!q.ok()) return q.status();
   absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
   if (!labels.ok()) return labels.status();

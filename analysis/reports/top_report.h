@@ -1,8 +1,8 @@
 // `atr top`: allocation sites ranked by calls, bytes allocated, bytes live
 // at the peak of live memory, or bytes leaked.
 //
-// One query over allocation_pairs joined to the allocating event
-// (kTopByStackSql, docs/queries.md), grouped by site in SiteGroups.
+// One query over the per-stack sums the allocation pass wrote (stack_stats;
+// kTopByStackSql, docs/queries.md), grouped by site in SiteGroups.
 #ifndef ATR_ANALYSIS_REPORTS_TOP_REPORT_H_
 #define ATR_ANALYSIS_REPORTS_TOP_REPORT_H_
 
@@ -22,14 +22,10 @@ struct TopOptions {
   int64_t limit = 20;  // 0 = all sites
 };
 
-// ?1 = the seq of peak live bytes.
+// Run through TraceReader::WithStackStats. peak_bytes are the bytes of the
+// stack's blocks live at meta alloc_peak_live_seq.
 inline constexpr char kTopByStackSql[] =
-    "SELECT a.stack, count(*), sum(a.size), "
-    "sum(CASE WHEN p.alloc_seq <= ?1 AND (p.free_seq IS NULL OR p.free_seq > ?1) "
-    "THEN a.size ELSE 0 END), "
-    "sum(CASE WHEN p.free_seq IS NULL THEN a.size ELSE 0 END) "
-    "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq "
-    "GROUP BY a.stack";
+    "SELECT stack, calls, bytes, peak_bytes, leaked_bytes FROM stack_stats ORDER BY stack";
 
 // Every site with sums {calls, bytes, peak_bytes, leaked_bytes}, ranked by `by`.
 absl::StatusOr<std::vector<SiteGroup>> TopSites(TraceReader& reader, TopMetric by);
