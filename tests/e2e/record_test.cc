@@ -1,8 +1,13 @@
 // End-to-end: `atr record` on real programs, then the trace is queried with
 // SQL and through `atr info` / `atr leaks`.
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -196,6 +201,114 @@ TEST(RecordTest, PreloadAloneThenImport) {
   EXPECT_EQ(QueryInt(reader, "SELECT count(*) FROM allocations WHERE free_seq IS NULL AND "
                              "size = 200"),
             5);
+}
+
+// Whether the filesystem of `dir` frees the blocks of a punched hole (the
+// collector's spool reclaiming needs it; tmpfs and ext4 do).
+bool CanPunchHoles(const std::string& dir) {
+  std::string path = dir + "/punch-probe";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  std::string block(1 << 16, 'x');
+  bool ok = write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()) &&
+            fsync(fd) == 0 &&
+            fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 1 << 16) == 0;
+  close(fd);
+  unlink(path.c_str());
+  return ok;
+}
+
+// rec_phases (recorder/testdata/rec_phases.c): PHASES x PAIRS malloc(777)/free
+// pairs; after each phase it waits until its spool file holds fewer than
+// kBound bytes on disk.
+constexpr int kPhases = 6;
+constexpr int kPairs = 100000;                       // ~11 MB of spool per phase
+constexpr int64_t kBound = 1 << 20;
+
+std::vector<std::string> Phases(int kill_after) {
+  return {ProgramPath("rec_phases"), absl::StrCat(kPhases), absl::StrCat(kPairs),
+          absl::StrCat(kBound), absl::StrCat(kill_after)};
+}
+
+// Events by op, and the checks every rec_phases trace must pass: every
+// pair is there once, and the seqs from the first event on have no gap
+// (seq is the key, so an event inserted twice would have failed the
+// import; one missed would leave a gap).
+std::map<int64_t, int64_t> CheckPhasesTrace(const std::string& trace) {
+  TraceReader reader = OpenTrace(trace);
+  EXPECT_EQ(QueryInt(reader, "SELECT count(*) FROM allocations WHERE size = 777 AND "
+                             "free_seq IS NOT NULL"),
+            int64_t{kPhases} * kPairs);
+  EXPECT_EQ(QueryInt(reader, "SELECT count(*) FROM events"),
+            QueryInt(reader, "SELECT max(seq) - min(seq) + 1 FROM events"));
+  EXPECT_EQ(reader.MetaInt("lost_events"), 0);
+  EXPECT_EQ(reader.MetaInt("corrupt_chunks"), 0);
+  std::map<int64_t, int64_t> by_op;
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, "SELECT op, count(*) FROM events GROUP BY op");
+  EXPECT_TRUE(q.ok()) << q.status();
+  while (q.ok() && q->Next()) by_op[q->Int(0)] = q->Int(1);
+  return by_op;
+}
+
+// The spool is freed as the trace is committed: the program's own spool
+// file grows to kPhases x ~11 MB, but after every phase its disk blocks
+// drop below 1 MiB (the program checks st_blocks and fails otherwise).
+TEST(RecordTest, SpoolDiskStaysBoundedWhileRecording) {
+  TempDir dir;
+  if (!CanPunchHoles(dir.path())) GTEST_SKIP() << dir.path() << " cannot punch holes";
+  std::string trace = dir.File("phases.db");
+  CommandResult r = Record(trace, Phases(0));
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  int64_t size = 0, allocated = -1;
+  ASSERT_EQ(sscanf(r.out.c_str(), "size %ld allocated %ld", &size, &allocated), 2) << r.out;
+  EXPECT_GT(size, int64_t{kPhases - 1} * kPairs * 100);  // the file did grow
+  EXPECT_LT(allocated, kBound);
+  CheckPhasesTrace(trace);
+  TraceReader reader = OpenTrace(trace);
+  EXPECT_GT(reader.MetaInt("spool_bytes_freed").value_or(0), int64_t{kPhases - 1} * kPairs * 100);
+  EXPECT_EQ(reader.MetaInt("recording_complete"), 1);
+}
+
+// SIGKILL on the collector (the program kills its parent after phase 2,
+// once the collector committed and freed the start of its spool), the
+// program runs to its end, then `atr import` continues the dead
+// collector's trace from the committed offsets: exactly the events of an
+// uninterrupted recording, none twice.
+TEST(RecordTest, ImportFinishesTheTraceOfAKilledCollector) {
+  TempDir dir;
+  if (!CanPunchHoles(dir.path())) GTEST_SKIP() << dir.path() << " cannot punch holes";
+  std::string whole = dir.File("whole.db");
+  ASSERT_EQ(Record(whole, Phases(0)).exit_code, 0);
+  std::map<int64_t, int64_t> expected = CheckPhasesTrace(whole);
+
+  std::string trace = dir.File("killed.db");
+  CommandResult r = Record(trace, Phases(2));
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.err << r.out;
+  // The spool's committed start is gone from the disk (holes): only the
+  // trace has those events now.
+  std::string spool = trace + ".spool";
+  int64_t holes = 0;
+  for (const auto& e : std::filesystem::directory_iterator(spool)) {
+    struct stat st {};
+    if (e.path().extension() == ".spool" && stat(e.path().c_str(), &st) == 0) {
+      holes += st.st_size - st.st_blocks * 512;
+    }
+  }
+  EXPECT_GT(holes, int64_t{kPairs} * 100) << "the collector freed nothing before it died";
+  {
+    TraceReader unfinished = OpenTrace(trace);
+    EXPECT_EQ(unfinished.MetaInt("complete"), 0);
+    EXPECT_GT(QueryInt(unfinished, "SELECT count(*) FROM event_log"), 2 * kPairs);
+  }
+  r = RunCommand({AtrBinary(), "import", spool});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(CheckPhasesTrace(trace), expected);
+  TraceReader reader = OpenTrace(trace);
+  EXPECT_EQ(reader.MetaInt("complete"), 1);
+  // What `atr record` knew at the start survives the collector.
+  EXPECT_NE(reader.Meta("argv").value_or("").find("rec_phases"), std::string::npos);
+  EXPECT_NE(reader.Meta("start_time_utc").value_or(""), "");
+  EXPECT_FALSE(std::filesystem::exists(spool));
 }
 
 }  // namespace
