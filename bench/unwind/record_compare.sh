@@ -20,10 +20,9 @@ stamp_lib=$build/bench/libatr_bench_exit_stamp.so
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 stamps=$work/stamps
-modes=(native heaptrack libunwind table)
-declare -A cpu wall
+source "$(dirname "$0")/rounds.sh"
 
-run() {  # mode -> "cpu_s wall_s" of the target process
+run_mode() {  # mode -> "cpu_s wall_s" of the target process
   local m=$1 t0 line
   rm -f "$stamps" "$work"/ht.* "$work"/t.db*
   t0=$(date +%s%N)
@@ -38,17 +37,4 @@ run() {  # mode -> "cpu_s wall_s" of the target process
   awk -v t0="$t0" '{printf "%.3f %.3f\n", $3 / 1e9, ($2 - t0) / 1e9}' <<<"$line"
 }
 
-for ((r = 0; r < rounds; ++r)); do
-  for ((i = 0; i < ${#modes[@]}; ++i)); do
-    m=${modes[(i + r) % ${#modes[@]}]}
-    read -r c w < <(run "$m")
-    echo "round $r $m cpu=$c wall=$w" >&2
-    cpu[$m]+="$c "
-    wall[$m]+="$w "
-  done
-done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-printf '%-10s %12s %12s\n' mode "target cpu s" "target wall s"
-for m in "${modes[@]}"; do
-  printf '%-10s %12s %12s\n' "$m" "$(echo "${cpu[$m]}" | median)" "$(echo "${wall[$m]}" | median)"
-done
+rounds_table "$rounds" "target cpu s" "target wall s" native heaptrack libunwind table

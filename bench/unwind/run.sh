@@ -19,23 +19,15 @@ preload=$build/lib/libatr_preload.so
 }
 spool=$(mktemp -d)
 trap 'rm -rf "$spool"' EXIT
-modes=(native none fp libunwind table)
-declare -A cpu wall
-for ((r = 0; r < rounds; ++r)); do
-  for ((i = 0; i < ${#modes[@]}; ++i)); do
-    m=${modes[(i + r) % ${#modes[@]}]}  # rotate the order every round
-    rm -rf "${spool:?}"/*
-    if [[ $m == native ]]; then
-      out=$("$prog" "$pairs" "$depth")
-    else
-      out=$(LD_PRELOAD=$preload ATR_SPOOL_DIR=$spool ATR_UNWIND=$m "$prog" "$pairs" "$depth")
-    fi
-    wall[$m]+="${out% *} "
-    cpu[$m]+="${out#* } "
-  done
-done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-printf '%-10s %14s %14s\n' mode "cpu ns/pair" "wall ns/pair"
-for m in "${modes[@]}"; do
-  printf '%-10s %14s %14s\n' "$m" "$(echo "${cpu[$m]}" | median)" "$(echo "${wall[$m]}" | median)"
-done
+source "$(dirname "$0")/rounds.sh"
+run_mode() {  # prints "<cpu ns> <wall ns>" per pair
+  local out
+  rm -rf "${spool:?}"/*
+  if [[ $1 == native ]]; then
+    out=$("$prog" "$pairs" "$depth")
+  else
+    out=$(LD_PRELOAD=$preload ATR_SPOOL_DIR=$spool ATR_UNWIND=$1 "$prog" "$pairs" "$depth")
+  fi
+  echo "${out#* } ${out% *}"
+}
+rounds_table "$rounds" "cpu ns/pair" "wall ns/pair" native none fp libunwind table
