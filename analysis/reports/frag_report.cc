@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -69,9 +70,11 @@ double Median(std::vector<int64_t>& v) {
 
 absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
                            int32_t* pid, int64_t* last_seq) {
+  absl::StatusOr<bool> has_cf = HasCounterfactualColumn(reader);
+  if (!has_cf.ok()) return has_cf.status();
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader, Bind("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq FROM replays "
-                   "WHERE id = ?1",
+      reader, Bind(absl::StrCat("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq, ",
+                                *has_cf ? "counterfactual" : "NULL", " FROM replays WHERE id = ?1"),
                    {replay}));
   if (!q.ok()) return q.status();
   if (!q->Next()) {
@@ -80,28 +83,36 @@ absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
   }
   r->config = q->Text(0);
   *pid = static_cast<int32_t>(q->Int(1));
-  r->peak.seq = q->IsNull(3) ? q->Int(2) : q->Int(3);
+  const int64_t peak_seq = q->IsNull(3) ? q->Int(2) : q->Int(3);
   *last_seq = q->Int(4);
+  r->counterfactual = q->Text(5);
   absl::StatusOr<QueryCursor> s = QueryCursor::Run(
-      reader, Bind("SELECT seq, live_bytes, internal_waste_bytes, free_slot_bytes, cached_bytes, "
-                   "retained_bytes, released_bytes, resident_bytes, mapped_bytes "
-                   "FROM replay_samples WHERE replay_id = ?1 "
-                   "ORDER BY resident_bytes DESC, kind = 'peak_resident' DESC, seq LIMIT 1",
+      reader, Bind("SELECT seq, kind, live_bytes, internal_waste_bytes, free_slot_bytes, "
+                   "cached_bytes, retained_bytes, released_bytes, resident_bytes, mapped_bytes "
+                   "FROM replay_samples WHERE replay_id = ?1",
                    {replay}));
   if (!s.ok()) return s.status();
-  if (s->Next()) {
-    FragBreakdown& b = r->peak;
-    b.live = s->Int(1);
-    b.internal_waste = s->Int(2);
-    b.free_slots = s->Int(3);
-    b.cached = s->Int(4);
-    b.retained = s->Int(5);
-    b.released = s->Int(6);
-    b.resident = s->Int(7);
-    b.mapped = s->Int(8);
-    b.fragmentation = b.resident ? 1.0 - static_cast<double>(b.live) / b.resident : 0;
+  std::vector<replay::ReplaySample> samples;
+  while (s->Next()) {
+    replay::ReplaySample x;
+    x.seq = s->Int(0);
+    x.kind = s->Text(1) == replay::SampleKindName(replay::SampleKind::kPeakResident)
+                 ? replay::SampleKind::kPeakResident
+                 : replay::SampleKind::kInterval;
+    x.live_bytes = s->Int(2);
+    x.internal_waste_bytes = s->Int(3);
+    x.free_slot_bytes = s->Int(4);
+    x.cached_bytes = s->Int(5);
+    x.retained_bytes = s->Int(6);
+    x.released_bytes = s->Int(7);
+    x.resident_bytes = s->Int(8);
+    x.mapped_bytes = s->Int(9);
+    samples.push_back(x);
   }
-  return s->status();
+  if (!s->status().ok()) return s->status();
+  r->peak = BreakdownAtResidentPeak(samples);
+  r->peak.seq = peak_seq;  // the snapshot's event (a peak sample may be up to 16 events before)
+  return absl::OkStatus();
 }
 
 absl::Status ComputePinning(TraceReader& reader, Sites& sites, const FragOptions& o,
@@ -169,9 +180,13 @@ absl::Status ComputePinning(TraceReader& reader, Sites& sites, const FragOptions
     if (!v.ok()) return v.status();
     p.stack = std::move(*v);
   }
-  // Lifetime mixing: spans grouped by object size.
+  // Lifetime mixing: spans grouped by object size, summed in address order
+  // (hash-map order varies between runs, and so would the sums' last digits).
+  std::vector<std::pair<int64_t, SpanLife>> by_address(spans.begin(), spans.end());
+  std::sort(by_address.begin(), by_address.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   absl::flat_hash_map<int64_t, std::pair<int64_t, double>> mixing;
-  for (const auto& [span, sl] : spans) {
+  for (const auto& [span, sl] : by_address) {
     auto& m = mixing[sl.object_size];
     ++m.first;
     m.second += std::log10(static_cast<double>(sl.max_life) / static_cast<double>(sl.min_life));
@@ -276,14 +291,54 @@ absl::StatusOr<std::optional<int64_t>> LatestSnapshotReplay(TraceReader& reader)
       reader, "SELECT count(*) FROM sqlite_master WHERE name = 'replays'");
   if (!has.ok()) return has.status();
   if (!has->Next() || has->Int(0) == 0) return std::optional<int64_t>();
+  absl::StatusOr<bool> has_cf = HasCounterfactualColumn(reader);
+  if (!has_cf.ok()) return has_cf.status();
+  // Counterfactual replays (atr whatif) are shown only when asked for by id.
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader, "SELECT max(id) FROM replays WHERE allocator = 'builtin' AND snapshot_seq > 0");
+      reader, absl::StrCat("SELECT max(id) FROM replays WHERE allocator = 'builtin' AND "
+                           "snapshot_seq > 0",
+                           *has_cf ? " AND counterfactual IS NULL" : ""));
   if (!q.ok()) return q.status();
   if (q->Next() && !q->IsNull(0)) return std::optional<int64_t>(q->Int(0));
   return std::optional<int64_t>();
 }
 
 }  // namespace
+
+absl::StatusOr<bool> HasCounterfactualColumn(TraceReader& reader) {
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
+      reader, "SELECT count(*) FROM pragma_table_info('replays') WHERE name = 'counterfactual'");
+  if (!q.ok()) return q.status();
+  const bool has = q->Next() && q->Int(0) > 0;
+  if (!q->status().ok()) return q->status();
+  return has;
+}
+
+FragBreakdown BreakdownAtResidentPeak(const std::vector<replay::ReplaySample>& samples) {
+  const replay::ReplaySample* best = nullptr;
+  for (const replay::ReplaySample& x : samples) {
+    auto key = [](const replay::ReplaySample& v) {
+      return std::make_tuple(v.resident_bytes, v.kind == replay::SampleKind::kPeakResident,
+                             -v.seq);
+    };
+    if (best == nullptr || key(x) > key(*best)) best = &x;
+  }
+  FragBreakdown b;
+  if (best == nullptr) return b;
+  // Unknown metrics (real allocators) count as 0 here.
+  auto known = [](int64_t v) { return v == replay::kUnknown ? 0 : v; };
+  b.seq = best->seq;
+  b.live = best->live_bytes;
+  b.internal_waste = known(best->internal_waste_bytes);
+  b.free_slots = known(best->free_slot_bytes);
+  b.cached = known(best->cached_bytes);
+  b.retained = known(best->retained_bytes);
+  b.released = known(best->released_bytes);
+  b.resident = best->resident_bytes;
+  b.mapped = known(best->mapped_bytes);
+  b.fragmentation = b.resident ? 1.0 - static_cast<double>(b.live) / b.resident : 0;
+  return b;
+}
 
 absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool progress) {
   {
@@ -329,9 +384,10 @@ absl::StatusOr<FragReport> ComputeFrag(TraceReader& reader, const FragOptions& o
 std::string RenderFragText(const FragReport& r) {
   const FragBreakdown& b = r.peak;
   std::string out = absl::StrCat(
-      "Fragmentation at the peak of modelled resident memory (replay ", r.replay_id, ", seq ",
-      b.seq, "): ", FormatBytes(b.resident), " resident for ", FormatBytes(b.live), " live, ",
-      static_cast<int>(std::lround(b.fragmentation * 100)), "% fragmentation\n\n");
+      "Fragmentation at the peak of modelled resident memory (replay ", r.replay_id,
+      r.counterfactual.empty() ? "" : absl::StrCat(", counterfactual: ", r.counterfactual),
+      ", seq ", b.seq, "): ", FormatBytes(b.resident), " resident for ", FormatBytes(b.live),
+      " live, ", static_cast<int>(std::lround(b.fragmentation * 100)), "% fragmentation\n\n");
   auto pct = [&](int64_t v) {
     return b.resident ? absl::StrCat(std::lround(100.0 * v / b.resident), "%") : std::string("-");
   };
@@ -386,6 +442,23 @@ std::string RenderFragText(const FragReport& r) {
     }
     out += m.Render();
   }
+  if (r.verified_ran) {
+    absl::StrAppend(&out, "\nVerified: each site segregated in a heap of its own, trace replayed "
+                          "(peak resident ", FormatBytes(r.verify_baseline), " as recorded)\n");
+    if (r.verified.empty()) out += "  (no pinning sites to verify)\n";
+    TextTable v({"rank", "saved", "of peak", "estimate", "est. rank", "site"},
+                {Align::kRight, Align::kRight, Align::kRight, Align::kRight, Align::kRight,
+                 Align::kLeft});
+    for (size_t i = 0; i < r.verified.size(); ++i) {
+      const VerifiedSite& x = r.verified[i];
+      char share[16];
+      std::snprintf(share, sizeof share, "%.1f%%", x.saved_share * 100);
+      v.AddRow({absl::StrCat(i + 1), FormatBytes(x.saved_bytes), share,
+                FormatBytes(static_cast<int64_t>(x.pinned_bytes)),
+                absl::StrCat("#", x.estimated_rank), x.site});
+    }
+    if (!r.verified.empty()) out += v.Render();
+  }
   return out;
 }
 
@@ -393,6 +466,8 @@ std::string RenderFragJson(const FragReport& r) {
   JsonWriter j;
   j.BeginObject();
   j.Key("replay_id").Int(r.replay_id);
+  j.Key("counterfactual");
+  if (r.counterfactual.empty()) j.Null(); else j.String(r.counterfactual);
   const FragBreakdown& b = r.peak;
   j.Key("peak").BeginObject();
   j.Key("seq").Int(b.seq).Key("live_bytes").Int(b.live).Key("internal_waste_bytes").Int(b.internal_waste);
@@ -433,8 +508,56 @@ std::string RenderFragJson(const FragReport& r) {
     j.Key("mixing_decades").Double(m.mixing_decades).EndObject();
   }
   j.EndArray();
+  if (r.verified_ran) {
+    j.Key("verify").BeginObject().Key("baseline_peak_resident_bytes").Int(r.verify_baseline);
+    j.Key("sites").BeginArray();
+    for (const VerifiedSite& x : r.verified) {
+      j.BeginObject().Key("site").String(x.site).Key("estimated_rank").Int(x.estimated_rank);
+      j.Key("pinned_bytes").Double(x.pinned_bytes).Key("stacks").Int(x.stacks);
+      j.Key("peak_resident_bytes").Int(x.peak_resident).Key("saved_bytes").Int(x.saved_bytes);
+      j.Key("saved_share").Double(x.saved_share).EndObject();
+    }
+    j.EndArray().EndObject();
+  }
   j.EndObject();
   return j.str() + "\n";
+}
+
+std::string RenderFragCsv(const FragReport& r) {
+  std::vector<Column> cols = {{"rank", Column::kCount},
+                              {"pinned_bytes", Column::kReal},
+                              {"spans", Column::kCount},
+                              {"live_objects", Column::kCount},
+                              {"median_age_events", Column::kReal},
+                              {"never_freed_share", Column::kReal},
+                              {"stack", Column::kId}};
+  if (r.verified_ran) {
+    cols.push_back({"saved_bytes", Column::kBytes});
+    cols.push_back({"verified_rank", Column::kCount});
+  }
+  cols.push_back({"site", Column::kText});
+  ReportTable t(std::move(cols));
+  for (size_t i = 0; i < r.pinning.size(); ++i) {
+    const PinningSite& p = r.pinning[i];
+    std::vector<Cell> row = {Cell::Int(static_cast<int64_t>(i + 1)), Cell::Real(p.pinned_bytes),
+                             Cell::Int(p.spans), Cell::Int(p.live_objects),
+                             Cell::Real(p.median_age_events), Cell::Real(p.never_freed_share),
+                             Cell::Int(p.top_stack)};
+    if (r.verified_ran) {
+      Cell saved = Cell::Null(), rank = Cell::Null();
+      for (size_t k = 0; k < r.verified.size(); ++k) {
+        if (r.verified[k].estimated_rank == static_cast<int>(i + 1)) {
+          saved = Cell::Int(r.verified[k].saved_bytes);
+          rank = Cell::Int(static_cast<int64_t>(k + 1));
+        }
+      }
+      row.push_back(saved);
+      row.push_back(rank);
+    }
+    row.push_back(Cell::Text(p.site));
+    t.AddRow(std::move(row));
+  }
+  return t.RenderCsv();
 }
 
 }  // namespace atr

@@ -16,6 +16,10 @@
 //   * lifetime mixing per size class: how far apart (in decades of
 //     events) the eventual lifetimes of span-mates are.
 //
+// With --verify K, each of the first K pinning sites is then tested by a
+// leave-one-out segregation replay (analysis/reports/whatif_report.h) and
+// ranked by the peak resident bytes it actually saves (FragReport::verified).
+//
 //   ATR_ASSIGN_OR_RETURN(int64_t replay, EnsureBuiltinReplay(path, {}));
 //   ATR_ASSIGN_OR_RETURN(FragReport r, ComputeFrag(reader, {.replay_id = replay}));
 #ifndef ATR_ANALYSIS_REPORTS_FRAG_REPORT_H_
@@ -29,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "analysis/stacks/stack_view.h"
 #include "db/trace_reader.h"
+#include "replayer/replay_result.h"
 
 namespace atr {
 
@@ -74,9 +79,21 @@ struct MixingClass {
   double mixing_decades = 0;      // mean over spans of log10(max/min lifetime)
 };
 
+// One pinning site tested by a leave-one-out segregation replay.
+struct VerifiedSite {
+  std::string site;               // PinningSite::site
+  int estimated_rank = 0;         // 1-based rank among the pinning sites
+  double pinned_bytes = 0;        // the estimate (PinningSite::pinned_bytes)
+  int64_t stacks = 0;             // allocation stacks segregated
+  int64_t peak_resident = 0;      // of the segregated replay
+  int64_t saved_bytes = 0;        // baseline peak resident - peak_resident
+  double saved_share = 0;         // saved_bytes / baseline peak resident
+};
+
 struct FragReport {
   int64_t replay_id = 0;
   std::string config;
+  std::string counterfactual;     // replays.counterfactual; empty: the program as recorded
   FragBreakdown peak;
   double attributed_bytes = 0;    // free-slot bytes attributed to sites
   std::vector<PinningSite> pinning;
@@ -84,6 +101,11 @@ struct FragReport {
   std::vector<SurvivorSite> survivors;
   int64_t survivor_window = 0;    // events before the peak considered "near"
   std::vector<MixingClass> mixing;
+  // --verify: ranked by saved_bytes (largest first); verify_baseline is the
+  // explained replay's peak resident bytes.
+  bool verified_ran = false;
+  int64_t verify_baseline = 0;
+  std::vector<VerifiedSite> verified;
 };
 
 // Returns the id of the latest built-in replay with a span snapshot in the
@@ -93,6 +115,19 @@ absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool 
 absl::StatusOr<FragReport> ComputeFrag(TraceReader& reader, const FragOptions& options);
 std::string RenderFragText(const FragReport& r);
 std::string RenderFragJson(const FragReport& r);
+// --csv: the pinning sites, one row each (rank, pinned_bytes, spans,
+// live_objects, median_age_events, never_freed_share, stack, and with
+// --verify saved_bytes and verified_rank), then site.
+std::string RenderFragCsv(const FragReport& r);
+
+// The breakdown at the sample with the most resident bytes (a peak sample
+// first on ties, then the earliest): what ComputeFrag reads from
+// replay_samples, for a replay held in memory.
+FragBreakdown BreakdownAtResidentPeak(const std::vector<replay::ReplaySample>& samples);
+
+// True when the trace's replays table has the counterfactual column
+// (replay_store.h): older tables do not.
+absl::StatusOr<bool> HasCounterfactualColumn(TraceReader& reader);
 
 // The pinning query (docs/queries.md): free bytes of each snapshot span
 // shared equally among its live objects, per allocation stack.
