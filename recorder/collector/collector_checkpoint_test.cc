@@ -149,6 +149,22 @@ TEST_F(CollectorCheckpointTest, KilledCollectorsTraceIsContinuedFromTheCommitted
   EXPECT_FALSE(std::filesystem::exists(spool_));
 }
 
+// A spool whose start went into a trace cannot make a new trace: it would
+// silently miss that start.
+TEST_F(CollectorCheckpointTest, FreedSpoolIsNotImportedIntoAnotherTrace) {
+  for (const std::vector<uint8_t>& chunk : SpoolChunks()) Append(chunk);
+  ASSERT_TRUE(ImportSpool({.spool_dir = spool_, .output = "", .overwrite = false,
+                           .keep_spool = true, .progress = false})
+                  .ok());
+  absl::StatusOr<ImportOutcome> out = ImportSpool({.spool_dir = spool_,
+                                                   .output = dir_ + "/other.db",
+                                                   .overwrite = false, .keep_spool = true,
+                                                   .progress = false});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kFailedPrecondition) << out.status();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/other.db"));
+}
+
 TEST_F(CollectorCheckpointTest, WholeSpoolImportsIntoANewTrace) {
   for (const std::vector<uint8_t>& chunk : SpoolChunks()) Append(chunk);
   absl::StatusOr<ImportOutcome> out = ImportSpool({.spool_dir = spool_, .output = "",
