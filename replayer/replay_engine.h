@@ -22,6 +22,10 @@
 //   ReplayEngine engine(&reader, {.pid = 42}, &backend);
 //   ATR_RETURN_IF_ERROR(engine.Run());
 //   engine.problems().problems();  // findings, first 10000 kept in full
+//
+// Observers: EngineOptions::on_event sees every event the engine walks, in
+// seq order, after the heap side handled it; the stack model rides along
+// that way (`atr replay --stack-size`), so heap and stack are one pass.
 #ifndef ATR_REPLAYER_REPLAY_ENGINE_H_
 #define ATR_REPLAYER_REPLAY_ENGINE_H_
 
@@ -68,6 +72,30 @@ struct EngineOptions {
   bool report_leaks = true;          // leaks when the trace ends (not with --until)
   // Called about every 64k events with the last seq done (progress lines).
   std::function<void(int64_t seq)> progress{};
+  // Every event walked (the replayed process's with pid set), after the
+  // heap side; unknown ops included. Null: none.
+  std::function<void(const EventRow& e)> on_event{};
+};
+
+// Attaches an event observer to the next ReplayEngine::Run on this thread
+// whose options name none, for callers that reach the engine through a
+// replay function without that option (RunBuiltinReplay, RunRealReplay).
+// Only that first run feeds it: a built-in replay's second, quiet pass to
+// the resident peak does not show the observer the events twice.
+//
+//   StackModel model(...);
+//   ScopedEventObserver attach([&](const EventRow& e) { model.OnEvent(e); });
+//   ATR_ASSIGN_OR_RETURN(ReplayRun run, RunBuiltinReplay(&reader, o));
+//   attach.used();  // true: the replay's events went through the model
+//
+// REQUIRES: not nested; the observer outlives the scope.
+class ScopedEventObserver {
+ public:
+  explicit ScopedEventObserver(std::function<void(const EventRow& e)> observer);
+  ~ScopedEventObserver();  // detaches it if no run took it
+  ScopedEventObserver(const ScopedEventObserver&) = delete;
+  ScopedEventObserver& operator=(const ScopedEventObserver&) = delete;
+  bool used() const;
 };
 
 class ReplayEngine {
