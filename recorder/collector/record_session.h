@@ -5,9 +5,11 @@
 //   absl::StatusOr<RecordOutcome> r = Record(o);
 //   // r->exit_code is the command's status (128+N if signal N killed it)
 //
-// The spool lives in "<output>.spool/" next to the trace and is removed once
-// the trace is complete; if the collector dies, `atr import` finishes the
-// trace from it (docs/recorder.md).
+// The spool lives in "<output>.spool/" next to the trace; what the trace has
+// committed is freed from it as the command runs (hole punching), and the
+// rest is removed once the trace is complete. If the collector dies,
+// `atr import <output>.spool` continues the trace from the committed
+// offsets (docs/recorder.md, "Disk").
 #ifndef ATR_RECORDER_COLLECTOR_RECORD_SESSION_H_
 #define ATR_RECORDER_COLLECTOR_RECORD_SESSION_H_
 
