@@ -92,6 +92,7 @@ WhatIfSide SideOf(const replay::ReplayRun& run) {
   side.final_resident = s.final_resident_bytes;
   side.fragmentation = s.fragmentation_at_peak;
   side.breakdown = BreakdownAtResidentPeak(run.samples);
+  side.breakdown.seq = s.peak_resident_seq;  // exact (the peak sample may be a few events early)
   return side;
 }
 
