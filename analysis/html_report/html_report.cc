@@ -4,27 +4,31 @@
 #include <cmath>
 #include <ctime>
 #include <map>
-#include <set>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "analysis/flamegraph/flame_svg.h"
-#include "analysis/flamegraph/markup.h"
-#include "analysis/format/json_writer.h"
+#include "analysis/html_report/html_parts.h"
 #include "analysis/format/text_table.h"
 #include "analysis/reports/info_report.h"
 #include "analysis/reports/leaks_report.h"
+#include "analysis/stacks/site_label.h"
 #include "analysis/stacks/stack_view.h"
 #include "db/query.h"
 
 namespace atr {
 namespace {
 
-absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-std::string Esc(std::string_view s) { return EscapeMarkup(s); }
+using html::AppendCard;
+using html::AppendChart;
+using html::AppendFragmentation;
+using html::AppendRow;
+using html::AppendStackDepth;
+using html::AppendStackDetails;
+using html::AV;
+using html::Esc;
+using html::Percent;
 
 absl::StatusOr<int64_t> QueryInt(const TraceReader& reader, const std::string& sql) {
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, sql);
@@ -68,23 +72,12 @@ std::vector<std::pair<int64_t, int64_t>> Thin(std::vector<std::pair<int64_t, int
   return out;
 }
 
-// JSON inside <script>: no '<', '>' or '&' can end the element or start markup.
-std::string ScriptSafeJson(const std::string& json) {
-  return absl::StrReplaceAll(json, {{"<", "\\u003c"}, {">", "\\u003e"}, {"&", "\\u0026"}});
-}
-
 std::string UtcNow() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
-std::string Percent(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v);
   return buf;
 }
 
@@ -161,11 +154,9 @@ constexpr std::string_view kPageScript = R"JS(
     document.querySelectorAll('svg.atr-flamegraph').forEach(function (s) { if (s.atrFlame) s.atrFlame.search(input.value); });
   });
 
-  // Timeline chart.
-  var box = document.getElementById('timeline');
-  var data = JSON.parse(document.getElementById('timeline-data').textContent);
+  // Charts: every .chart-box with a data-chart attribute naming the id of
+  // its JSON (AppendChartData): the timeline and the stack depths.
   var NS = 'http://www.w3.org/2000/svg';
-  var W = 1180, H = 360, L = 78, R = 24, T = 16, B = 44;
   function el(name, attrs, parent) {
     var e = document.createElementNS(NS, name);
     for (var k in attrs) e.setAttribute(k, attrs[k]);
@@ -177,102 +168,92 @@ constexpr std::string_view kPageScript = R"JS(
     while (Math.abs(v) >= 1024 && i + 1 < u.length) { v /= 1024; i++; }
     return (i === 0 ? v.toFixed(0) : v.toFixed(Math.abs(v) < 10 ? 2 : Math.abs(v) < 100 ? 1 : 0)) + ' ' + u[i];
   }
-  function fmtX(v) {
-    if (data.x_is_seq) return 'seq ' + Math.round(v);
-    if (v >= 1e9) return (v / 1e9).toFixed(v >= 1e10 ? 1 : 2) + ' s';
-    if (v >= 1e6) return (v / 1e6).toFixed(v >= 1e7 ? 0 : 1) + ' ms';
-    if (v >= 1e3) return (v / 1e3).toFixed(0) + ' \u00b5s';
-    return v.toFixed(0) + ' ns';
-  }
   function niceStep(range, n, binary) {
     var raw = range / n;
     if (binary && raw >= 1) return Math.pow(2, Math.ceil(Math.log2(raw)));
     var p = Math.pow(10, Math.floor(Math.log10(raw))), m = raw / p;
     return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
   }
-  var svg = el('svg', {viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, 'class': 'chart'}, box);
-  var xmax = 0, ymax = 0;
-  data.series.forEach(function (s) {
-    s.points.forEach(function (p) { xmax = Math.max(xmax, p[0]); ymax = Math.max(ymax, p[1]); });
-  });
-  if (xmax <= 0) xmax = 1;
-  if (ymax <= 0) ymax = 1;
-  var ystep = niceStep(ymax, 6, true);
-  ymax = Math.ceil(ymax * 1.05 / ystep) * ystep;
-  var xstep = niceStep(xmax, 10, false);
-  function X(v) { return L + (W - L - R) * v / xmax; }
-  function Y(v) { return H - B - (H - T - B) * v / ymax; }
-  for (var y = 0; y <= ymax + 0.5; y += ystep) {
-    el('line', {x1: L, x2: W - R, y1: Y(y), y2: Y(y), 'class': 'grid'}, svg);
-    el('text', {x: L - 6, y: Y(y) + 4, 'text-anchor': 'end'}, svg).textContent = fmtBytes(y);
-  }
-  for (var x = 0; x <= xmax * 1.0001; x += xstep) {
-    el('line', {x1: X(x), x2: X(x), y1: T, y2: H - B, 'class': 'grid'}, svg);
-    el('text', {x: X(x), y: H - B + 16, 'text-anchor': 'middle'}, svg).textContent = fmtX(x);
-  }
-  el('line', {x1: L, x2: W - R, y1: H - B, y2: H - B, 'class': 'axis'}, svg);
-  el('line', {x1: L, x2: L, y1: T, y2: H - B, 'class': 'axis'}, svg);
-  el('text', {x: (L + W - R) / 2, y: H - 6, 'text-anchor': 'middle'}, svg).textContent =
-      data.x_is_seq ? 'event sequence number' : 'time since the start of the recording';
-  data.series.forEach(function (s, i) {
-    if (!s.points.length) return;
-    var d = s.points.map(function (p, j) { return (j ? 'L' : 'M') + X(p[0]).toFixed(1) + ' ' + Y(p[1]).toFixed(1); }).join(' ');
-    if (i === 0) {
-      var last = s.points[s.points.length - 1], first = s.points[0];
-      el('path', {d: d + ' L' + X(last[0]).toFixed(1) + ' ' + Y(0) + ' L' + X(first[0]).toFixed(1) + ' ' + Y(0) + ' Z',
-                  fill: s.color, 'fill-opacity': 0.12, stroke: 'none'}, svg);
+  function drawChart(box, data) {
+    var W = 1180, H = 360, L = 78, R = 24, T = 16, B = 44;
+    function fmtX(v) {
+      if (data.x_is_seq) return 'seq ' + Math.round(v);
+      if (v >= 1e9) return (v / 1e9).toFixed(v >= 1e10 ? 1 : 2) + ' s';
+      if (v >= 1e6) return (v / 1e6).toFixed(v >= 1e7 ? 0 : 1) + ' ms';
+      if (v >= 1e3) return (v / 1e3).toFixed(0) + ' \u00b5s';
+      return v.toFixed(0) + ' ns';
     }
-    el('path', {d: d, fill: 'none', stroke: s.color, 'stroke-width': i === 0 ? 1.8 : 1.5,
-                'stroke-linejoin': 'round', 'class': 'series'}, svg);
-    el('rect', {x: L + 14, y: T + 8 + 18 * i, width: 14, height: 4, fill: s.color}, svg);
-    el('text', {x: L + 34, y: T + 14 + 18 * i}, svg).textContent = s.name;
-  });
-  if (data.peak_bytes > 0) {
-    el('circle', {cx: X(data.peak_x), cy: Y(data.peak_bytes), r: 4, fill: '#c2410c'}, svg);
-    var right = X(data.peak_x) > W - 240;
-    el('text', {x: X(data.peak_x) + (right ? -8 : 8), y: Y(data.peak_bytes) - 6,
-                'text-anchor': right ? 'end' : 'start'}, svg).textContent =
-        'peak ' + fmtBytes(data.peak_bytes) + ' at ' + fmtX(data.peak_x);
+    var svg = el('svg', {viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, 'class': 'chart'}, box);
+    var xmax = 0, ymax = 0;
+    data.series.forEach(function (s) {
+      s.points.forEach(function (p) { xmax = Math.max(xmax, p[0]); ymax = Math.max(ymax, p[1]); });
+    });
+    if (xmax <= 0) xmax = 1;
+    if (ymax <= 0) ymax = 1;
+    var ystep = niceStep(ymax, 6, true);
+    ymax = Math.ceil(ymax * 1.05 / ystep) * ystep;
+    var xstep = niceStep(xmax, 10, false);
+    function X(v) { return L + (W - L - R) * v / xmax; }
+    function Y(v) { return H - B - (H - T - B) * v / ymax; }
+    for (var y = 0; y <= ymax + 0.5; y += ystep) {
+      el('line', {x1: L, x2: W - R, y1: Y(y), y2: Y(y), 'class': 'grid'}, svg);
+      el('text', {x: L - 6, y: Y(y) + 4, 'text-anchor': 'end'}, svg).textContent = fmtBytes(y);
+    }
+    for (var x = 0; x <= xmax * 1.0001; x += xstep) {
+      el('line', {x1: X(x), x2: X(x), y1: T, y2: H - B, 'class': 'grid'}, svg);
+      el('text', {x: X(x), y: H - B + 16, 'text-anchor': 'middle'}, svg).textContent = fmtX(x);
+    }
+    el('line', {x1: L, x2: W - R, y1: H - B, y2: H - B, 'class': 'axis'}, svg);
+    el('line', {x1: L, x2: L, y1: T, y2: H - B, 'class': 'axis'}, svg);
+    el('text', {x: (L + W - R) / 2, y: H - 6, 'text-anchor': 'middle'}, svg).textContent =
+        data.x_is_seq ? 'event sequence number' : 'time since the start of the recording';
+    data.series.forEach(function (s, i) {
+      if (!s.points.length) return;
+      var d = s.points.map(function (p, j) { return (j ? 'L' : 'M') + X(p[0]).toFixed(1) + ' ' + Y(p[1]).toFixed(1); }).join(' ');
+      if (i === 0 && data.fill_first) {
+        var last = s.points[s.points.length - 1], first = s.points[0];
+        el('path', {d: d + ' L' + X(last[0]).toFixed(1) + ' ' + Y(0) + ' L' + X(first[0]).toFixed(1) + ' ' + Y(0) + ' Z',
+                    fill: s.color, 'fill-opacity': 0.12, stroke: 'none'}, svg);
+      }
+      el('path', {d: d, fill: 'none', stroke: s.color, 'stroke-width': i === 0 ? 1.8 : 1.5,
+                  'stroke-linejoin': 'round', 'class': 'series'}, svg);
+      el('rect', {x: L + 14, y: T + 8 + 18 * i, width: 14, height: 4, fill: s.color}, svg);
+      el('text', {x: L + 34, y: T + 14 + 18 * i}, svg).textContent = s.name;
+    });
+    if (data.peak_bytes > 0) {
+      el('circle', {cx: X(data.peak_x), cy: Y(data.peak_bytes), r: 4, fill: '#c2410c'}, svg);
+      var right = X(data.peak_x) > W - 240;
+      el('text', {x: X(data.peak_x) + (right ? -8 : 8), y: Y(data.peak_bytes) - 6,
+                  'text-anchor': right ? 'end' : 'start'}, svg).textContent =
+          data.peak_name + ' ' + fmtBytes(data.peak_bytes) + ' at ' + fmtX(data.peak_x);
+    }
+    // Hover: a cursor line and each series' value there.
+    var cursor = el('line', {y1: T, y2: H - B, stroke: '#999', 'stroke-dasharray': '3 3', visibility: 'hidden'}, svg);
+    var readout = el('text', {x: W - R, y: T + 12, 'text-anchor': 'end', visibility: 'hidden'}, svg);
+    function valueAt(points, x) {
+      var lo = 0, hi = points.length - 1;
+      if (hi < 0 || x < points[0][0]) return null;
+      while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (points[mid][0] <= x) lo = mid; else hi = mid - 1; }
+      return points[lo][1];
+    }
+    svg.addEventListener('mousemove', function (e) {
+      var r = svg.getBoundingClientRect(), px = (e.clientX - r.left) * W / r.width;
+      if (px < L || px > W - R) { cursor.setAttribute('visibility', 'hidden'); readout.setAttribute('visibility', 'hidden'); return; }
+      var x = (px - L) * xmax / (W - L - R);
+      cursor.setAttribute('x1', px); cursor.setAttribute('x2', px); cursor.setAttribute('visibility', 'visible');
+      readout.textContent = fmtX(x) + ': ' + data.series.map(function (s) {
+        var v = valueAt(s.points, x); return s.name.split(' (')[0] + ' ' + (v === null ? '-' : fmtBytes(v));
+      }).join(', ');
+      readout.setAttribute('visibility', 'visible');
+    });
+    svg.addEventListener('mouseleave', function () { cursor.setAttribute('visibility', 'hidden'); readout.setAttribute('visibility', 'hidden'); });
+    box.setAttribute('data-drawn', '1');
   }
-  // Hover: a cursor line and each series' value there.
-  var cursor = el('line', {y1: T, y2: H - B, stroke: '#999', 'stroke-dasharray': '3 3', visibility: 'hidden'}, svg);
-  var readout = el('text', {x: W - R, y: T + 12, 'text-anchor': 'end', visibility: 'hidden'}, svg);
-  function valueAt(points, x) {
-    var lo = 0, hi = points.length - 1;
-    if (hi < 0 || x < points[0][0]) return null;
-    while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (points[mid][0] <= x) lo = mid; else hi = mid - 1; }
-    return points[lo][1];
-  }
-  svg.addEventListener('mousemove', function (e) {
-    var r = svg.getBoundingClientRect(), px = (e.clientX - r.left) * W / r.width;
-    if (px < L || px > W - R) { cursor.setAttribute('visibility', 'hidden'); readout.setAttribute('visibility', 'hidden'); return; }
-    var x = (px - L) * xmax / (W - L - R);
-    cursor.setAttribute('x1', px); cursor.setAttribute('x2', px); cursor.setAttribute('visibility', 'visible');
-    readout.textContent = fmtX(x) + ': ' + data.series.map(function (s) {
-      var v = valueAt(s.points, x); return s.name.split(' (')[0] + ' ' + (v === null ? '-' : fmtBytes(v));
-    }).join(', ');
-    readout.setAttribute('visibility', 'visible');
+  document.querySelectorAll('.chart-box[data-chart]').forEach(function (box) {
+    drawChart(box, JSON.parse(document.getElementById(box.getAttribute('data-chart')).textContent));
   });
-  svg.addEventListener('mouseleave', function () { cursor.setAttribute('visibility', 'hidden'); readout.setAttribute('visibility', 'hidden'); });
-  box.setAttribute('data-drawn', '1');
 })();
 )JS";
-
-void AppendCard(std::string& out, std::string_view value, std::string_view key) {
-  absl::StrAppend(&out, "<div class=\"card\"><div class=\"v\">", Esc(value),
-                  "</div><div class=\"k\">", Esc(key), "</div></div>\n");
-}
-
-void AppendRow(std::string& out, const std::vector<std::string>& cells,
-               const std::vector<bool>& numeric, std::string_view tag = "td") {
-  out += "<tr>";
-  for (size_t i = 0; i < cells.size(); ++i) {
-    const bool n = i < numeric.size() && numeric[i];
-    absl::StrAppend(&out, "<", AV(tag), n ? " class=\"n\"" : "", ">", Esc(cells[i]), "</",
-                    AV(tag), ">");
-  }
-  out += "</tr>\n";
-}
 
 std::string ExitText(const TraceInfo& i) {
   if (i.exit_signal) return absl::StrCat("signal ", *i.exit_signal);
@@ -354,31 +335,13 @@ absl::Status AppendSummary(TraceReader& reader, const TraceInfo& info, std::stri
 }
 
 void AppendTimeline(const Timeline& t, std::string& out) {
-  JsonWriter j;
-  j.BeginObject();
-  j.Key("x_is_seq").Bool(t.x_is_seq);
-  j.Key("peak_x").Int(t.peak_x);
-  j.Key("peak_bytes").Int(t.peak_bytes);
-  j.Key("series").BeginArray();
-  for (const TimelineSeries& s : t.series) {
-    j.BeginObject();
-    j.Key("name").String(s.name);
-    j.Key("color").String(s.color);
-    j.Key("points").BeginArray();
-    for (const auto& [x, y] : s.points) j.BeginArray().Int(x).Int(y).EndArray();
-    j.EndArray();
-    j.EndObject();
-  }
-  j.EndArray();
-  j.EndObject();
   out += "<section id=\"timeline-section\"><h2>Timeline</h2>\n";
   if (t.series.size() < 2) {
     out += "<p class=\"note\">Run <code>atr replay</code> to add the allocator's resident "
            "memory to this chart.</p>\n";
   }
-  absl::StrAppend(&out, "<div class=\"chart-box\" id=\"timeline\"></div>\n",
-                  "<script type=\"application/json\" id=\"timeline-data\">",
-                  ScriptSafeJson(j.str()), "</script>\n</section>\n");
+  AppendChart("timeline", t, {}, out);
+  out += "</section>\n";
 }
 
 absl::Status AppendFlameGraphs(TraceReader& reader, const HtmlReportOptions& o, std::string& out) {
@@ -416,47 +379,6 @@ absl::Status AppendFlameGraphs(TraceReader& reader, const HtmlReportOptions& o, 
   return absl::OkStatus();
 }
 
-void AppendFragmentation(const std::optional<FragmentationCauses>& f, std::string& out) {
-  out += "<section id=\"fragmentation\"><h2>Fragmentation causes</h2>\n";
-  if (!f) {
-    out += "<p class=\"note\">No replay with a span snapshot in this trace: run "
-           "<code>atr replay</code> for fragmentation causes.</p>\n</section>\n";
-    return;
-  }
-  absl::StrAppend(&out, "<p>At the allocator's resident peak (replay ", f->replay_id, ", ",
-                  Esc(f->allocator), ", seq ", f->snapshot_seq, "): ",
-                  f->resident_bytes > 0 ? Esc(FormatBytes(f->resident_bytes)) + " resident, " : "",
-                  Esc(FormatBytes(f->live_bytes)), " live; ",
-                  Esc(FormatBytes(f->free_bytes_in_spans)), " free in ",
-                  Esc(FormatCount(f->partly_used_spans)),
-                  " partly used spans, held by the live objects below (each span's free bytes "
-                  "shared equally among its live objects).</p>\n");
-  if (f->causes.empty()) {
-    out += "<p class=\"note\">No partly used spans: nothing is pinned.</p>\n</section>\n";
-    return;
-  }
-  out += "<table>\n";
-  const std::vector<bool> num = {true, true, true, true, true, false};
-  AppendRow(out, {"#", "pinned", "live objects", "live bytes", "spans", "allocation site"}, num,
-            "th");
-  for (size_t i = 0; i < f->causes.size(); ++i) {
-    const FragmentationCause& c = f->causes[i];
-    absl::StrAppend(&out, "<tr><td class=\"n\">", i + 1, "</td><td class=\"n\">",
-                    Esc(FormatBytes(c.pinned_bytes)), "</td><td class=\"n\">",
-                    Esc(FormatCount(c.live_objects)), "</td><td class=\"n\">",
-                    Esc(FormatBytes(c.live_bytes)), "</td><td class=\"n\">",
-                    Esc(FormatCount(c.spans)), "</td><td class=\"site\">", Esc(c.site));
-    if (!c.note.empty()) absl::StrAppend(&out, "<div class=\"note\">", Esc(c.note), "</div>");
-    out += "</td></tr>\n";
-  }
-  out += "</table>\n</section>\n";
-}
-
-void AppendStackDetails(const StackView& v, std::string& out) {
-  absl::StrAppend(&out, "<details><summary>", Esc(v.site_label.empty() ? "(no stack)" : v.site_label),
-                  "</summary><div class=\"stack\">", Esc(RenderStackText(v, "")), "</div></details>");
-}
-
 void AppendLeaks(const LeakReport& r, std::string& out) {
   out += "<section id=\"leaks\"><h2>Leaks</h2>\n";
   if (r.leaked_allocations == 0) {
@@ -474,7 +396,7 @@ void AppendLeaks(const LeakReport& r, std::string& out) {
                     Esc(FormatBytes(g.bytes)), "</td><td class=\"n\">",
                     Esc(FormatCount(g.allocations)), "</td><td class=\"n\">", g.first_seq,
                     "</td><td class=\"site\">");
-    AppendStackDetails(g.view, out);
+    AppendStackDetails(g.source_site ? g.source_site->label : g.view.site_label, g.view, out);
     out += "</td></tr>\n";
   }
   out += "</table>\n";
@@ -485,7 +407,7 @@ void AppendLeaks(const LeakReport& r, std::string& out) {
   out += "</section>\n";
 }
 
-absl::Status AppendChecks(TraceReader& reader, std::string& out) {
+absl::Status AppendChecks(TraceReader& reader, const SiteLabels& labels, std::string& out) {
   out += "<section id=\"checks\"><h2>Checks</h2>\n";
   absl::StatusOr<int64_t> id = NewestReplay(reader, "1");
   if (!id.ok()) return id.status();
@@ -530,7 +452,7 @@ absl::Status AppendChecks(TraceReader& reader, std::string& out) {
     if (r.stack != 0) {
       absl::StatusOr<const StackView*> v = views.Get(r.stack);
       if (!v.ok()) return v.status();
-      AppendStackDetails(**v, out);
+      AppendStackDetails(labels.Label(**v), **v, out);
     }
     out += "</td></tr>\n";
   }
@@ -539,100 +461,6 @@ absl::Status AppendChecks(TraceReader& reader, std::string& out) {
 }
 
 }  // namespace
-
-absl::StatusOr<std::optional<FragmentationCauses>> ComputePinnedBySite(TraceReader& reader,
-                                                                       int64_t limit) {
-  for (std::string_view t : {"replays", "replay_spans", "replay_blame"}) {
-    absl::StatusOr<bool> has = TableExists(reader, t);
-    if (!has.ok()) return has.status();
-    if (!*has) return std::nullopt;
-  }
-  absl::StatusOr<int64_t> id = NewestReplay(reader, "snapshot_seq IS NOT NULL");
-  if (!id.ok()) return id.status();
-  if (*id == 0) return std::nullopt;
-  FragmentationCauses f;
-  f.replay_id = *id;
-  {
-    absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-        reader, absl::StrCat("SELECT allocator, snapshot_seq, coalesce(peak_resident_bytes, 0), "
-                             "coalesce(live_at_peak_resident, 0) FROM replays WHERE id = ", *id));
-    if (!q.ok()) return q.status();
-    if (q->Next()) {
-      f.allocator = q->Text(0);
-      f.snapshot_seq = q->Int(1);
-      f.resident_bytes = q->Int(2);
-      f.live_bytes = q->Int(3);
-    }
-    if (!q->status().ok()) return q->status();
-  }
-  {
-    absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-        reader, absl::StrCat("SELECT count(*), coalesce(sum(free_bytes), 0) FROM replay_spans "
-                             "WHERE replay_id = ", *id));
-    if (!q.ok()) return q.status();
-    if (q->Next()) {
-      f.partly_used_spans = q->Int(0);
-      f.free_bytes_in_spans = q->Int(1);
-    }
-    if (!q->status().ok()) return q->status();
-  }
-  // Per (stack, span): objects, their bytes and their share of the span's
-  // free bytes; grouped by site below (several stacks can share a site).
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader,
-      absl::StrCat("SELECT e.stack, b.span_address, count(*), sum(e.size), "
-                   "count(*) * CAST(s.free_bytes AS REAL) / s.live_objects "
-                   "FROM replay_blame b JOIN replay_spans s ON s.replay_id = b.replay_id "
-                   "AND s.span_address = b.span_address JOIN event_log e ON e.seq = b.allocation_id "
-                   "WHERE b.replay_id = ", *id, " AND s.live_objects > 0 "
-                   "GROUP BY e.stack, b.span_address"));
-  if (!q.ok()) return q.status();
-  struct Acc {
-    FragmentationCause cause;
-    double pinned = 0;
-    int64_t best_stack_pinned = -1;
-    std::set<int64_t> spans;
-    absl::flat_hash_map<int64_t, double> by_stack;
-  };
-  std::map<std::string, Acc> by_site;
-  StackViews views(&reader);
-  while (q->Next()) {
-    const int64_t stack = q->Int(0);
-    std::string site = "(no stack recorded)";
-    if (stack != 0) {
-      absl::StatusOr<const StackView*> v = views.Get(stack);
-      if (!v.ok()) return v.status();
-      site = (*v)->site_label.empty() ? "(empty stack)" : (*v)->site_label;
-    }
-    Acc& a = by_site[site];
-    a.cause.site = site;
-    a.cause.live_objects += q->Int(2);
-    a.cause.live_bytes += q->Int(3);
-    a.pinned += q->Real(4);
-    a.by_stack[stack] += q->Real(4);
-    a.spans.insert(q->Int(1));
-  }
-  if (!q->status().ok()) return q->status();
-  for (auto& [site, a] : by_site) {
-    a.cause.pinned_bytes = static_cast<int64_t>(std::llround(a.pinned));
-    a.cause.spans = static_cast<int64_t>(a.spans.size());
-    double best = -1;
-    for (const auto& [stack, p] : a.by_stack) {
-      if (p > best || (p == best && stack < a.cause.stack)) {
-        best = p;
-        a.cause.stack = stack;
-      }
-    }
-    f.causes.push_back(std::move(a.cause));
-  }
-  std::sort(f.causes.begin(), f.causes.end(),
-            [](const FragmentationCause& a, const FragmentationCause& b) {
-              return a.pinned_bytes != b.pinned_bytes ? a.pinned_bytes > b.pinned_bytes
-                                                      : a.site < b.site;
-            });
-  if (limit > 0 && static_cast<int64_t>(f.causes.size()) > limit) f.causes.resize(limit);
-  return f;
-}
 
 absl::StatusOr<Timeline> ComputeTimeline(TraceReader& reader, int points) {
   Timeline t;
@@ -735,12 +563,17 @@ absl::StatusOr<std::string> RenderHtmlReport(TraceReader& reader, const HtmlRepo
   if (!timeline.ok()) return timeline.status();
   absl::StatusOr<LeakReport> leaks = ComputeLeaks(reader, {.limit = o.leak_limit});
   if (!leaks.ok()) return leaks.status();
-  std::optional<FragmentationCauses> frag = o.fragmentation;
+  std::optional<FragReport> frag = o.fragmentation;
   if (!frag) {
-    absl::StatusOr<std::optional<FragmentationCauses>> f = ComputePinnedBySite(reader, o.cause_limit);
-    if (!f.ok()) return f.status();
-    frag = *std::move(f);
+    absl::StatusOr<FragReport> f = ComputeFrag(reader, {.replay_id = std::nullopt, .limit = o.cause_limit});
+    if (f.ok()) {
+      frag = *std::move(f);
+    } else if (f.status().code() != absl::StatusCode::kFailedPrecondition) {
+      return f.status();  // kFailedPrecondition: no built-in replay with a snapshot
+    }
   }
+  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
+  if (!labels.ok()) return labels.status();
 
   std::string program = info->argv.empty() ? reader.path() : info->argv[0];
   program = program.substr(program.rfind('/') == std::string::npos ? 0 : program.rfind('/') + 1);
@@ -752,15 +585,16 @@ absl::StatusOr<std::string> RenderHtmlReport(TraceReader& reader, const HtmlRepo
   absl::StrAppend(&out, "<header><h1>atr report: ", Esc(program), "</h1>\n<div class=\"cmd\">",
                   Esc(absl::StrJoin(info->argv, " ")), "</div>\n",
                   "<nav><a href=\"#summary\">Summary</a><a href=\"#timeline-section\">Timeline</a>"
-                  "<a href=\"#flamegraph\">Flame graphs</a><a href=\"#fragmentation\">Fragmentation"
+                  "<a href=\"#stack-section\">Stack depth</a><a href=\"#flamegraph\">Flame graphs</a><a href=\"#fragmentation\">Fragmentation"
                   "</a><a href=\"#leaks\">Leaks</a><a href=\"#checks\">Checks</a></nav></header>\n",
                   "<main>\n<div id=\"js-errors\" hidden></div>\n");
   if (absl::Status s = AppendSummary(reader, *info, out); !s.ok()) return s;
   AppendTimeline(*timeline, out);
+  if (absl::Status s = AppendStackDepth(reader, o, timeline->x_is_seq, out); !s.ok()) return s;
   if (absl::Status s = AppendFlameGraphs(reader, o, out); !s.ok()) return s;
   AppendFragmentation(frag, out);
   AppendLeaks(*leaks, out);
-  if (absl::Status s = AppendChecks(reader, out); !s.ok()) return s;
+  if (absl::Status s = AppendChecks(reader, *labels, out); !s.ok()) return s;
   absl::StrAppend(&out, "</main>\n<footer>Generated by atr ", ATR_VERSION, " on ",
                   Esc(o.generated_utc.empty() ? UtcNow() : o.generated_utc), " from ",
                   Esc(reader.path()), ". Self-contained: no network access.</footer>\n",

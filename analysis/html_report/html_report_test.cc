@@ -6,7 +6,6 @@
 #include "analysis/flamegraph/xml_check.h"
 #include "db/db_test_util.h"
 #include "gtest/gtest.h"
-#include "replayer/replay_store.h"
 
 namespace atr {
 namespace {
@@ -27,31 +26,7 @@ class HtmlReportTest : public ::testing::Test {
     EXPECT_TRUE(html.ok()) << html.status();
     return html.ok() ? *html : "";
   }
-  void StoreReplay() {
-    replay::ReplayRun run;
-    run.summary.allocator = "builtin";
-    run.summary.config = "test";
-    run.summary.threads = "model";
-    run.summary.peak_resident_bytes = 8192;
-    run.summary.live_at_peak_resident = 42;
-    run.snapshot_seq = 7;
-    run.samples.push_back({.seq = 2, .live_bytes = 150, .resident_bytes = 4096});
-    run.samples.push_back({.seq = 7, .live_bytes = 42, .resident_bytes = 8192});
-    run.spans.push_back({.address = 0x10000, .size_class = 3, .object_size = 48, .pages = 1,
-                         .capacity = 4, .live_requested_bytes = 37, .free_bytes = 96,
-                         .allocation_ids = {4, 5}});
-    run.spans.push_back({.address = 0x20000, .size_class = 1, .object_size = 8, .pages = 1,
-                         .capacity = 3, .live_requested_bytes = 5, .free_bytes = 10,
-                         .allocation_ids = {7}});
-    replay::Problem p;
-    p.kind = replay::ProblemKind::kDoubleFree;
-    p.pid = 42;
-    p.offending = {.seq = 3, .tid = 42, .op = Op::kFree, .stack = 5};
-    p.detail = "freed <twice> & more";
-    run.problems.Add(p);
-    absl::StatusOr<int64_t> id = replay::StoreReplay(path_, run);
-    ASSERT_TRUE(id.ok()) << id.status();
-  }
+  void StoreReplay() { atr::testing::StoreFlameTestReplay(path_); }
   std::string path_;
 };
 
@@ -72,7 +47,7 @@ TEST_F(HtmlReportTest, WithoutReplayHasEverySectionAndSaysWhatToRun) {
                          "id=\"fragmentation\"", "id=\"leaks\"", "id=\"checks\""}) {
     EXPECT_NE(html.find(id), std::string::npos) << id;
   }
-  EXPECT_NE(html.find("atr replay</code> for fragmentation causes"), std::string::npos);
+  EXPECT_NE(html.find("for fragmentation causes"), std::string::npos);
   EXPECT_NE(html.find("atr check</code>"), std::string::npos);
   // Flame graph tabs: peak, bytes, calls, leaked (pinned needs a replay).
   EXPECT_EQ(Svgs(html).size(), 4u);
@@ -105,15 +80,22 @@ TEST_F(HtmlReportTest, TimelineDataIsEmbeddedWithThePeak) {
   EXPECT_NE(json.find("live heap"), std::string::npos);
 }
 
-TEST_F(HtmlReportTest, WithReplayShowsCausesChecksAndResident) {
+TEST_F(HtmlReportTest, WithReplayShowsTheFragReportChecksAndResident) {
   StoreReplay();
   std::string html = Render();
   EXPECT_EQ(html.find("for fragmentation causes"), std::string::npos);
-  // Causes ranked by pinned bytes: two sites with 48 B, then ns::cmp with 10 B.
+  // The frag report: breakdown, then pinning sites ranked by pinned bytes,
+  // two sites with 48 B (the culprit first), then ns::cmp with 10 B.
   size_t frag = html.find("id=\"fragmentation\"");
   ASSERT_NE(frag, std::string::npos);
-  size_t first = html.find("48 B", frag);
-  size_t odd = html.find("ns::cmp&lt;", frag);
+  EXPECT_NE(html.find("free slots in partly used spans", frag), std::string::npos);
+  size_t pinning = html.find("id=\"pinning\"", frag);
+  ASSERT_NE(pinning, std::string::npos);
+  size_t culprit = html.find("Culprit: <code>", frag);
+  ASSERT_NE(culprit, std::string::npos);
+  EXPECT_LT(culprit, pinning);
+  size_t first = html.find("48 B", pinning);
+  size_t odd = html.find("ns::cmp&lt;", pinning);
   ASSERT_NE(first, std::string::npos);
   ASSERT_NE(odd, std::string::npos);
   EXPECT_LT(first, odd);
@@ -124,19 +106,56 @@ TEST_F(HtmlReportTest, WithReplayShowsCausesChecksAndResident) {
   EXPECT_EQ(Svgs(html).size(), 5u);
 }
 
-TEST_F(HtmlReportTest, CausesFromTheFragReportAreUsedAsGiven) {
+TEST_F(HtmlReportTest, AGivenFragReportIsShownAsGiven) {
   absl::StatusOr<TraceReader> r = TraceReader::Open(path_);
   ASSERT_TRUE(r.ok()) << r.status();
-  FragmentationCauses f;
+  FragReport f;
   f.replay_id = 7;
-  f.allocator = "builtin";
-  f.causes.push_back({.stack = 1, .site = "keep<Session&>()", .pinned_bytes = 4096,
-                      .live_objects = 3, .note = "allocated near the peak"});
+  f.peak = {.seq = 5, .live = 100, .internal_waste = 0, .free_slots = 4096, .cached = 0,
+            .retained = 0, .released = 0, .resident = 8192, .mapped = 8192,
+            .fragmentation = 0.5};
+  f.attributed_bytes = 4096;
+  f.pinning.push_back({.site = "keep<Session&>()", .top_stack = 1, .pinned_bytes = 4096,
+                       .spans = 1, .live_objects = 3, .median_age_events = 2,
+                       .never_freed_share = 1, .stack = {}});
+  f.waste.push_back({.class_size = 48, .objects = 2, .waste_bytes = 11, .top_site = "w<x>"});
+  f.survivors.push_back({.site = "survivor()", .objects = 1, .bytes = 30});
+  f.mixing.push_back({.class_size = 48, .spans = 1, .mixing_decades = 1.25});
   absl::StatusOr<std::string> html = RenderHtmlReport(*r, {.fragmentation = f});
   ASSERT_TRUE(html.ok()) << html.status();
-  EXPECT_NE(html->find("keep&lt;Session&amp;&gt;()"), std::string::npos);
-  EXPECT_NE(html->find("allocated near the peak"), std::string::npos);
-  EXPECT_NE(html->find("4.00 KiB"), std::string::npos);
+  EXPECT_NE(html->find("Culprit: <code>keep&lt;Session&amp;&gt;()</code> pins 4.00 KiB (100.0%)"),
+            std::string::npos);
+  EXPECT_NE(html->find("50.0% fragmentation"), std::string::npos);
+  EXPECT_NE(html->find("w&lt;x&gt;"), std::string::npos);
+  EXPECT_NE(html->find("survivor()"), std::string::npos);
+  EXPECT_NE(html->find(">1.2<"), std::string::npos);  // mixing, one decimal
+}
+
+TEST_F(HtmlReportTest, WithoutStackDepthsTheSectionIsOneNote) {
+  std::string html = Render();
+  // The fixture's events carry no sp_depth: a one-line note, no chart.
+  size_t at = html.find("id=\"stack-section\"");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(html.find("No stack depths in this trace", at), std::string::npos);
+  EXPECT_EQ(html.find("id=\"stack-depth\""), std::string::npos);
+}
+
+TEST_F(HtmlReportTest, SourceSitesLabelFlameGraphsLeaksAndPinningSites) {
+  atr::testing::StoreFlameTestSites(path_);
+  StoreReplay();
+  std::string html = Render();
+  const std::string header = "malloc Header (7 B) at server.cc:20 in handle_request()";
+  // handle_request's leaked block (7 B at seq 5) and its share of span
+  // 0x10000 (48 B); load_config's block is freed, so it is in the flame
+  // graphs' tooltips only.
+  for (const char* section : {"id=\"leaks\"", "id=\"pinning\"", "id=\"flamegraph\""}) {
+    size_t at = html.find(section);
+    ASSERT_NE(at, std::string::npos) << section;
+    EXPECT_NE(html.find(header, at), std::string::npos) << section;
+  }
+  size_t leaks = html.find("id=\"leaks\"");
+  EXPECT_NE(html.find("<summary>" + header + "</summary>", leaks), std::string::npos);
+  EXPECT_NE(html.find("new Config (96 B) at config.cc:30 in load_config()"), std::string::npos);
 }
 
 }  // namespace
