@@ -56,5 +56,21 @@ TEST(ReportTableTest, RendersTextJsonAndCsvFromOneTable) {
             "{\"site\":\"main\",\"bytes\":null,\"share\":0.25}]\n");
 }
 
+TEST(ReportTableTest, BoolColumnsAndRowMembers) {
+  ReportTable t({{"allocator", Column::kText}, {"ran", Column::kBool}});
+  t.AddRow({Cell::Text("glibc"), Cell::Bool(true)});
+  t.AddRow({Cell::Text("mimalloc"), Cell::Bool(false)});
+  EXPECT_EQ(t.RenderText(), "allocator  ran\nglibc      yes\nmimalloc    no\n");
+  EXPECT_EQ(t.RenderCsv(), "allocator,ran\nglibc,true\nmimalloc,false\n");
+  EXPECT_EQ(t.RenderJson(),
+            "[{\"allocator\":\"glibc\",\"ran\":true},{\"allocator\":\"mimalloc\",\"ran\":false}]\n");
+  JsonWriter j;
+  j.BeginObject();
+  j.Key("trace").String("a.db");
+  t.WriteRowMembers(j, 1);
+  j.EndObject();
+  EXPECT_EQ(j.str(), R"({"trace":"a.db","allocator":"mimalloc","ran":false})");
+}
+
 }  // namespace
 }  // namespace atr

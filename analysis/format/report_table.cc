@@ -22,6 +22,7 @@ std::string ShowText(const Column& c, const Cell& cell) {
   }
   int64_t i = std::get<int64_t>(cell.v);
   switch (c.kind) {
+    case Column::kBool: return i != 0 ? "yes" : "no";
     case Column::kBytes: return FormatBytes(i);
     case Column::kNanos: return FormatDuration(i);
     case Column::kCount: return FormatCount(i);
@@ -29,8 +30,11 @@ std::string ShowText(const Column& c, const Cell& cell) {
   }
 }
 
-std::string ShowRaw(const Cell& cell) {
+std::string ShowRaw(const Column& c, const Cell& cell) {
   if (std::holds_alternative<std::monostate>(cell.v)) return "";
+  if (c.kind == Column::kBool && std::holds_alternative<int64_t>(cell.v)) {
+    return std::get<int64_t>(cell.v) != 0 ? "true" : "false";
+  }
   if (const auto* s = std::get_if<std::string>(&cell.v)) return *s;
   if (const auto* d = std::get_if<double>(&cell.v)) {
     char buf[32];
@@ -83,25 +87,30 @@ std::string ReportTable::RenderCsv() const {
   for (const auto& row : rows_) {
     for (size_t i = 0; i < columns_.size(); ++i) {
       if (i) out += ',';
-      out += CsvQuote(ShowRaw(row[i]));
+      out += CsvQuote(ShowRaw(columns_[i], row[i]));
     }
     out += '\n';
   }
   return out;
 }
 
+void ReportTable::WriteRowMembers(JsonWriter& j, size_t row) const {
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    j.Key(columns_[i].name);
+    const Cell& c = rows_[row][i];
+    if (std::holds_alternative<std::monostate>(c.v)) j.Null();
+    else if (const auto* s = std::get_if<std::string>(&c.v)) j.String(*s);
+    else if (const auto* d = std::get_if<double>(&c.v)) j.Double(*d);
+    else if (columns_[i].kind == Column::kBool) j.Bool(std::get<int64_t>(c.v) != 0);
+    else j.Int(std::get<int64_t>(c.v));
+  }
+}
+
 void ReportTable::WriteJson(JsonWriter& j) const {
   j.BeginArray();
-  for (const auto& row : rows_) {
+  for (size_t r = 0; r < rows_.size(); ++r) {
     j.BeginObject();
-    for (size_t i = 0; i < columns_.size(); ++i) {
-      j.Key(columns_[i].name);
-      const Cell& c = row[i];
-      if (std::holds_alternative<std::monostate>(c.v)) j.Null();
-      else if (const auto* s = std::get_if<std::string>(&c.v)) j.String(*s);
-      else if (const auto* d = std::get_if<double>(&c.v)) j.Double(*d);
-      else j.Int(std::get<int64_t>(c.v));
-    }
+    WriteRowMembers(j, r);
     j.EndObject();
   }
   j.EndArray();

@@ -22,7 +22,9 @@ class JsonWriter;
 
 struct Column {
   // How a value is shown as text; JSON and CSV always carry raw values.
-  enum Kind { kText, kCount, kBytes, kNanos, kPercent, kReal, kId };
+  // kBool: an Int cell, 0 or not; "yes"/"no" as text, true/false in JSON
+  // and CSV.
+  enum Kind { kText, kCount, kBytes, kNanos, kPercent, kReal, kId, kBool };
   std::string name;  // also the JSON key and CSV header: lower_snake_case
   Kind kind = kText;
 };
@@ -32,6 +34,7 @@ struct Cell {
   static Cell Int(int64_t i) { return {i}; }
   static Cell Real(double d) { return {d}; }
   static Cell Text(std::string s) { return {std::move(s)}; }
+  static Cell Bool(bool b) { return {int64_t{b ? 1 : 0}}; }
   static Cell Null() { return {}; }
 };
 
@@ -50,6 +53,9 @@ class ReportTable {
   // table in a larger document).
   void WriteJson(JsonWriter& j) const;
   std::string RenderJson() const;  // the array alone, newline-terminated
+  // Writes row `row`'s cells as "column": value members of the object open
+  // in `j` (a one-row table that is a report's summary).
+  void WriteRowMembers(JsonWriter& j, size_t row) const;
   std::string Render(OutputFormat f) const;
 
  private:
