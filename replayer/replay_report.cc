@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "analysis/format/report_table.h"
 #include "analysis/format/text_table.h"
 
 namespace atr::replay {
@@ -129,7 +130,8 @@ absl::StatusOr<std::string> RenderProblemsText(const ProblemLog& log, StackViews
     for (const auto& [stack, g] : sorted) {
       if (limit > 0 && n++ >= limit) break;
       absl::StrAppend(&out, "  ", FormatBytes(g.bytes), " in ", FormatCount(g.blocks),
-                      " blocks, first allocated at seq ", g.first_seq, ":\n");
+                      g.blocks == 1 ? " block" : " blocks", ", first allocated at seq ", g.first_seq,
+                      ":\n");
       if (auto s = AppendStack(&out, views, stack, "    "); !s.ok()) return s;
     }
   }
@@ -159,6 +161,49 @@ absl::Status WriteProblemsJson(JsonWriter& j, const ProblemLog& log, StackViews*
   }
   j.EndArray();
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RenderProblemsCsv(const ProblemLog& log, StackViews* views,
+                                              int limit) {
+  std::vector<Column> columns = {{"kind", Column::kText},
+                                 {"pid", Column::kId},
+                                 {"addr", Column::kId},
+                                 {"detail", Column::kText}};
+  for (const char* ref : {"call", "allocation", "first_release"}) {
+    for (const Column& field : {Column{"seq", Column::kId}, Column{"ts_ns", Column::kNanos},
+                                Column{"tid", Column::kId}, Column{"op", Column::kText},
+                                Column{"size", Column::kBytes}, Column{"stack_id", Column::kId},
+                                Column{"site", Column::kText}}) {
+      columns.push_back({absl::StrCat(ref, "_", field.name), field.kind});
+    }
+  }
+  ReportTable t(std::move(columns));
+  int shown = 0;
+  for (const Problem& p : log.problems()) {
+    if (limit > 0 && shown++ >= limit) break;
+    std::vector<Cell> row = {Cell::Text(std::string(ProblemKindName(p.kind))), Cell::Int(p.pid),
+                             Cell::Int(static_cast<int64_t>(p.addr)), Cell::Text(p.detail)};
+    for (const EventRef* r : {&p.offending, &p.allocation, &p.first_release}) {
+      if (r->seq == 0) {
+        row.resize(row.size() + 7);  // nulls: no such event
+        continue;
+      }
+      std::string site;
+      if (r->stack != 0) {
+        absl::StatusOr<const StackView*> v = views->Get(r->stack);
+        if (!v.ok()) return v.status();
+        site = (*v)->site_label;
+      }
+      for (Cell c : {Cell::Int(r->seq), Cell::Int(r->ts_ns), Cell::Int(r->tid),
+                     Cell::Text(std::string(OpName(r->op))),
+                     Cell::Int(static_cast<int64_t>(r->size)), Cell::Int(r->stack),
+                     Cell::Text(site)}) {
+        row.push_back(std::move(c));
+      }
+    }
+    t.AddRow(std::move(row));
+  }
+  return t.RenderCsv();
 }
 
 std::string RenderReplayText(const ReplayRun& run, int64_t replay_id) {
@@ -212,35 +257,91 @@ std::string RenderReplayText(const ReplayRun& run, int64_t replay_id) {
   return out;
 }
 
-void WriteReplayJson(JsonWriter& j, const ReplayRun& run, int64_t replay_id) {
+namespace {
+
+// The replay's summary as one row; its column names are the JSON keys.
+ReportTable ReplaySummaryTable(const ReplayRun& run, int64_t replay_id) {
   const ReplaySummary& s = run.summary;
-  j.Key("replay_id").Int(replay_id);
-  j.Key("allocator").String(s.allocator);
-  j.Key("config").String(s.config);
-  j.Key("threads").String(s.threads);
-  j.Key("pid").Int(s.pid);
-  j.Key("events").Int(s.events);
-  j.Key("heap_ops").Int(s.heap_ops);
-  j.Key("last_seq").Int(s.last_seq);
-  j.Key("outcome").String(s.outcome);
-  j.Key("peak_live_bytes").Int(s.peak_live_bytes);
-  j.Key("peak_live_seq").Int(s.peak_live_seq);
-  j.Key("resident_at_peak_live").Int(s.resident_at_peak_live);
-  j.Key("peak_resident_bytes").Int(s.peak_resident_bytes);
-  j.Key("peak_resident_seq").Int(s.peak_resident_seq);
-  j.Key("live_at_peak_resident").Int(s.live_at_peak_resident);
-  j.Key("fragmentation_at_peak").Double(s.fragmentation_at_peak);
-  j.Key("jw3").Double(s.jw3);
-  j.Key("jw4").Double(s.jw4);
-  j.Key("avg_waste_bytes").Double(s.avg_waste_bytes);
-  j.Key("final_live_bytes").Int(s.final_live_bytes);
-  j.Key("final_resident_bytes").Int(s.final_resident_bytes);
-  j.Key("duration_ns").Int(s.duration_ns);
-  j.Key("allocator_ns").Int(s.allocator_ns);
-  j.Key("samples").Int(static_cast<int64_t>(run.samples.size()));
-  j.Key("snapshot_seq").Int(run.snapshot_seq);
-  j.Key("partly_used_spans").Int(static_cast<int64_t>(run.spans.size()));
-  j.Key("digest").String(s.digest);
+  ReportTable t({{"replay_id", Column::kId},
+                 {"allocator", Column::kText},
+                 {"config", Column::kText},
+                 {"threads", Column::kText},
+                 {"pid", Column::kId},
+                 {"events", Column::kCount},
+                 {"heap_ops", Column::kCount},
+                 {"last_seq", Column::kId},
+                 {"outcome", Column::kText},
+                 {"peak_live_bytes", Column::kBytes},
+                 {"peak_live_seq", Column::kId},
+                 {"resident_at_peak_live", Column::kBytes},
+                 {"peak_resident_bytes", Column::kBytes},
+                 {"peak_resident_seq", Column::kId},
+                 {"live_at_peak_resident", Column::kBytes},
+                 {"fragmentation_at_peak", Column::kPercent},
+                 {"jw3", Column::kPercent},
+                 {"jw4", Column::kPercent},
+                 {"avg_waste_bytes", Column::kReal},
+                 {"final_live_bytes", Column::kBytes},
+                 {"final_resident_bytes", Column::kBytes},
+                 {"duration_ns", Column::kNanos},
+                 {"allocator_ns", Column::kNanos},
+                 {"samples", Column::kCount},
+                 {"snapshot_seq", Column::kId},
+                 {"partly_used_spans", Column::kCount},
+                 {"digest", Column::kText}});
+  t.AddRow({Cell::Int(replay_id), Cell::Text(s.allocator), Cell::Text(s.config),
+            Cell::Text(s.threads), Cell::Int(s.pid), Cell::Int(s.events), Cell::Int(s.heap_ops),
+            Cell::Int(s.last_seq), Cell::Text(s.outcome), Cell::Int(s.peak_live_bytes),
+            Cell::Int(s.peak_live_seq), Cell::Int(s.resident_at_peak_live),
+            Cell::Int(s.peak_resident_bytes), Cell::Int(s.peak_resident_seq),
+            Cell::Int(s.live_at_peak_resident), Cell::Real(s.fragmentation_at_peak),
+            Cell::Real(s.jw3), Cell::Real(s.jw4), Cell::Real(s.avg_waste_bytes),
+            Cell::Int(s.final_live_bytes), Cell::Int(s.final_resident_bytes),
+            Cell::Int(s.duration_ns), Cell::Int(s.allocator_ns),
+            Cell::Int(static_cast<int64_t>(run.samples.size())), Cell::Int(run.snapshot_seq),
+            Cell::Int(static_cast<int64_t>(run.spans.size())), Cell::Text(s.digest)});
+  return t;
+}
+
+// One row per allocator; measurements are null for one that did not run.
+ReportTable CompareTable(const std::vector<CompareRow>& rows) {
+  ReportTable t({{"allocator", Column::kText},
+                 {"ran", Column::kBool},
+                 {"note", Column::kText},
+                 {"replay_id", Column::kId},
+                 {"config", Column::kText},
+                 {"peak_live_bytes", Column::kBytes},
+                 {"peak_resident_bytes", Column::kBytes},
+                 {"fragmentation_at_peak", Column::kPercent},
+                 {"jw3", Column::kPercent},
+                 {"jw4", Column::kPercent},
+                 {"avg_waste_bytes", Column::kReal},
+                 {"replay_ns", Column::kNanos},
+                 {"duration_ns", Column::kNanos},
+                 {"digest", Column::kText}});
+  for (const CompareRow& r : rows) {
+    if (!r.ran) {
+      t.AddRow({Cell::Text(r.allocator), Cell::Bool(false), Cell::Text(r.note)});
+      continue;
+    }
+    const ReplaySummary& s = r.summary;
+    t.AddRow({Cell::Text(r.allocator), Cell::Bool(true), Cell::Text(r.note),
+              Cell::Int(r.replay_id), Cell::Text(s.config), Cell::Int(s.peak_live_bytes),
+              Cell::Int(s.peak_resident_bytes), Cell::Real(s.fragmentation_at_peak),
+              Cell::Real(s.jw3), Cell::Real(s.jw4), Cell::Real(s.avg_waste_bytes),
+              Cell::Int(s.allocator_ns), Cell::Int(s.duration_ns), Cell::Text(s.digest)});
+  }
+  return t;
+}
+
+}  // namespace
+
+void WriteReplayJson(JsonWriter& j, const ReplayRun& run, int64_t replay_id) {
+  ReplaySummaryTable(run, replay_id).WriteRowMembers(j, 0);
+}
+
+std::string RenderReplayCsv(const ReplayRun& run, int64_t replay_id) {
+  return ReplaySummaryTable(run, replay_id).RenderCsv();
 }
 
 std::string RenderCompareText(const std::vector<CompareRow>& rows) {
@@ -269,31 +370,14 @@ std::string RenderCompareText(const std::vector<CompareRow>& rows) {
 std::string RenderCompareJson(const std::vector<CompareRow>& rows) {
   JsonWriter j;
   j.BeginObject();
-  j.Key("allocators").BeginArray();
-  for (const CompareRow& r : rows) {
-    j.BeginObject();
-    j.Key("allocator").String(r.allocator);
-    j.Key("ran").Bool(r.ran);
-    j.Key("note").String(r.note);
-    if (r.ran) {
-      const ReplaySummary& s = r.summary;
-      j.Key("replay_id").Int(r.replay_id);
-      j.Key("config").String(s.config);
-      j.Key("peak_live_bytes").Int(s.peak_live_bytes);
-      j.Key("peak_resident_bytes").Int(s.peak_resident_bytes);
-      j.Key("fragmentation_at_peak").Double(s.fragmentation_at_peak);
-      j.Key("jw3").Double(s.jw3);
-      j.Key("jw4").Double(s.jw4);
-      j.Key("avg_waste_bytes").Double(s.avg_waste_bytes);
-      j.Key("replay_ns").Int(s.allocator_ns);
-      j.Key("duration_ns").Int(s.duration_ns);
-      j.Key("digest").String(s.digest);
-    }
-    j.EndObject();
-  }
-  j.EndArray();
+  j.Key("allocators");
+  CompareTable(rows).WriteJson(j);
   j.EndObject();
   return j.str() + "\n";
+}
+
+std::string RenderCompareCsv(const std::vector<CompareRow>& rows) {
+  return CompareTable(rows).RenderCsv();
 }
 
 }  // namespace atr::replay

@@ -1,4 +1,4 @@
-// Text and JSON rendering of replay results, check findings and allocator
+// Text, JSON and CSV rendering of replay results, check findings and allocator
 // comparisons for the CLI (`atr replay`, `atr check`, `atr compare`), with
 // symbolized stacks from analysis/stacks. A separate target
 // (atr::replay_report) so the replayer library itself needs no analysis code.
@@ -26,12 +26,22 @@ absl::StatusOr<std::string> RenderProblemsText(const ProblemLog& log, StackViews
                                                int limit);
 // {"counts": {...}, "problems": [...]}, fields in docs/replay.md.
 absl::Status WriteProblemsJson(JsonWriter& j, const ProblemLog& log, StackViews* views, int limit);
+// The problems of the JSON (same order and limit), one a row: kind, pid,
+// addr, detail, then seq/ts_ns/tid/op/size/stack_id/site of the call, the
+// allocation and the first release (columns in docs/replay.md).
+absl::StatusOr<std::string> RenderProblemsCsv(const ProblemLog& log, StackViews* views, int limit);
 
 std::string RenderReplayText(const ReplayRun& run, int64_t replay_id);
+// The summary's fields as members of the object open in `j`, or as a
+// one-row CSV with the same names.
 void WriteReplayJson(JsonWriter& j, const ReplayRun& run, int64_t replay_id);
+std::string RenderReplayCsv(const ReplayRun& run, int64_t replay_id);
 
 std::string RenderCompareText(const std::vector<CompareRow>& rows);
+// {"allocators": [...]} and CSV: one row per allocator, the same columns;
+// an allocator that did not run has null (empty) measurements.
 std::string RenderCompareJson(const std::vector<CompareRow>& rows);
+std::string RenderCompareCsv(const std::vector<CompareRow>& rows);
 
 }  // namespace atr::replay
 

@@ -1,4 +1,4 @@
-// atr check FILE [--pid PID] [--json] [--limit N] [--no-leaks]
+// atr check FILE [--pid PID] [--json|--csv] [--limit N] [--no-leaks]
 #include <optional>
 
 #include "replayer/replay_engine.h"
@@ -15,7 +15,7 @@ struct CheckArgs {
   std::string path;
   int32_t pid = 0;
   int limit = 20;
-  bool json = false;
+  ReportFlags flags;
   bool no_leaks = false;
 };
 
@@ -30,7 +30,7 @@ int RunCheck(const CheckArgs& a) {
   const replay::ProblemLog& log = engine.problems();
   StackViews views(&*reader);
   std::string out;
-  if (a.json) {
+  if (a.flags.json) {
     JsonWriter j;
     j.BeginObject();
     j.Key("events").Int(engine.events());
@@ -38,7 +38,9 @@ int RunCheck(const CheckArgs& a) {
     j.EndObject();
     out = j.str() + "\n";
   } else {
-    absl::StatusOr<std::string> text = replay::RenderProblemsText(log, &views, a.limit);
+    absl::StatusOr<std::string> text = a.flags.csv
+                                           ? replay::RenderProblemsCsv(log, &views, a.limit)
+                                           : replay::RenderProblemsText(log, &views, a.limit);
     if (!text.ok()) return Fail(text.status());
     out = *text;
   }
@@ -61,7 +63,8 @@ void RegisterCheck(CLI::App& app) {
   sub->add_option("--limit", a->limit,
                   "Problems (and leak stacks) listed in full (0 = all; default 20)")
       ->check(CLI::NonNegativeNumber);
-  sub->add_flag("--json", a->json, "Machine-readable output (fields in docs/replay.md)");
+  AddReportFlags(sub, &a->flags);
+  sub->get_option("--json")->description("Machine-readable JSON (fields in docs/replay.md)");
   sub->add_flag("--no-leaks", a->no_leaks, "Do not report (or count) leaks");
   SetBody(sub, [a] { return RunCheck(*a); });
 }

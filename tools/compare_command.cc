@@ -1,4 +1,4 @@
-// atr compare FILE [--allocators LIST] [--pid PID] [--threads single|real] [--json] [--no-store]
+// atr compare FILE [--allocators LIST] [--pid PID] [--threads single|real] [--json|--csv] [--no-store]
 #include <optional>
 
 #include "absl/strings/str_join.h"
@@ -17,7 +17,7 @@ struct CompareArgs {
   std::string allocators;
   int32_t pid = 0;
   std::string threads = "single";
-  bool json = false;
+  ReportFlags flags;
   bool no_store = false;
   bool quiet = false;
 };
@@ -38,8 +38,12 @@ int RunCompareCommand(const CompareArgs& a) {
   absl::StatusOr<std::vector<replay::CompareRow>> rows = replay::RunCompare(&*reader, o);
   progress.Done();
   if (!rows.ok()) return Fail(rows.status());
-  return WriteOutput(a.json ? replay::RenderCompareJson(*rows) : replay::RenderCompareText(*rows),
-                     "");
+  switch (a.flags.format()) {
+    case OutputFormat::kJson: return WriteOutput(replay::RenderCompareJson(*rows), "");
+    case OutputFormat::kCsv: return WriteOutput(replay::RenderCompareCsv(*rows), "");
+    case OutputFormat::kText: break;
+  }
+  return WriteOutput(replay::RenderCompareText(*rows), "");
 }
 
 void RegisterCompare(CLI::App& app) {
@@ -56,7 +60,8 @@ void RegisterCompare(CLI::App& app) {
   sub->add_option("--pid", a->pid, "Process to replay (default: the first one)");
   sub->add_option("--threads", a->threads, "Real allocators: single or real")
       ->check(CLI::IsMember({"single", "real"}));
-  sub->add_flag("--json", a->json, "Machine-readable output (fields in docs/replay.md)");
+  AddReportFlags(sub, &a->flags);
+  sub->get_option("--json")->description("Machine-readable JSON (fields in docs/replay.md)");
   sub->add_flag("--no-store", a->no_store, "Do not write the replays into the trace");
   sub->add_flag("-q,--quiet", a->quiet, "No progress line");
   SetBody(sub, [a] { return RunCompareCommand(*a); });

@@ -1,4 +1,4 @@
-// atr sites -p BUILD_DIR [TRACE] [-o SITES_FILE] [-j N] [--unmatched] [--json]
+// atr sites -p BUILD_DIR [TRACE] [-o SITES_FILE] [-j N] [--unmatched] [--json|--csv]
 // atr sites --from SITES_FILE TRACE
 // atr sites TRACE [--unmatched]
 //
@@ -29,7 +29,7 @@ struct SitesArgs {
   std::string from;
   int jobs = 0;
   bool unmatched = false;
-  bool json = false;
+  ReportFlags flags;
   bool list = false;
   bool quiet = false;
   int64_t limit = 20;
@@ -114,30 +114,42 @@ int Run(const SitesArgs& a) {
     if (!reader.ok()) return Fail(reader.status());
     absl::StatusOr<UnmatchedReport> r = ComputeUnmatched(*reader, {.limit = a.limit});
     if (!r.ok()) return Fail(r.status());
-    out = a.json ? RenderUnmatchedJson(*r) : summary + RenderUnmatchedText(*r);
+    out = a.flags.json  ? RenderUnmatchedJson(*r)
+          : a.flags.csv ? RenderUnmatchedCsv(*r)
+                        : summary + RenderUnmatchedText(*r);
   } else if (a.list || (!have_new_sites) || (a.trace.empty() && a.output.empty())) {
     // Listing: the fresh scan (no destination given), or what the trace holds.
     if (!have_new_sites) {
       absl::StatusOr<std::vector<SourceSite>> read = ReadSitesFile(a.trace);
       if (!read.ok()) return Fail(read.status());
       sites = std::move(*read);
-      if (sites.empty() && !a.json) {
+      if (sites.empty() && a.flags.format() == OutputFormat::kText) {
         return WriteOutput(a.trace + " has no sites: run `atr sites -p BUILD_DIR " + a.trace + "`\n", "");
       }
     } else {
       // Ids as they would be stored.
       for (size_t i = 0; i < sites.size(); ++i) sites[i].id = static_cast<int64_t>(i + 1);
     }
-    out = a.json ? RenderSitesJson(sites) : summary + RenderSitesText(sites);
-  } else if (a.json) {
-    JsonWriter j;
-    j.BeginObject();
-    j.Key("sites").Int(static_cast<int64_t>(sites.size()));
-    j.Key("files").Int(info.files);
-    j.Key("files_failed").Int(info.files_failed);
-    j.Key("seconds").Double(info.seconds);
-    j.EndObject();
-    out = j.str() + "\n";
+    out = a.flags.json  ? RenderSitesJson(sites)
+          : a.flags.csv ? RenderSitesCsv(sites)
+                        : summary + RenderSitesText(sites);
+  } else if (a.flags.format() != OutputFormat::kText) {
+    // The scan's summary: one object, or a one-row CSV.
+    ReportTable t({{"sites", Column::kCount},
+                   {"files", Column::kCount},
+                   {"files_failed", Column::kCount},
+                   {"seconds", Column::kReal}});
+    t.AddRow({Cell::Int(static_cast<int64_t>(sites.size())), Cell::Int(info.files),
+              Cell::Int(info.files_failed), Cell::Real(info.seconds)});
+    if (a.flags.csv) {
+      out = t.RenderCsv();
+    } else {
+      JsonWriter j;
+      j.BeginObject();
+      t.WriteRowMembers(j, 0);
+      j.EndObject();
+      out = j.str() + "\n";
+    }
   } else if (!a.quiet) {
     out = summary;
   }
@@ -158,7 +170,8 @@ void RegisterSites(CLI::App& app) {
   sub->add_option("--only", a->only, "Scan only files whose path contains this (repeatable)");
   sub->add_flag("--unmatched", a->unmatched, "List hot recorded sites the scan could not explain");
   sub->add_flag("--list", a->list, "List the sites");
-  sub->add_flag("--json", a->json, "Machine-readable output (fields in docs/sites.md)");
+  AddReportFlags(sub, &a->flags);
+  sub->get_option("--json")->description("Machine-readable JSON (fields in docs/sites.md)");
   sub->add_option("--limit", a->limit, "Unmatched sites to list (0 = all; default 20)")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("-q,--quiet", a->quiet, "No progress and no summary");

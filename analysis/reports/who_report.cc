@@ -1,10 +1,12 @@
 #include "analysis/reports/who_report.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "analysis/format/json_writer.h"
+#include "analysis/format/report_table.h"
 #include "db/query.h"
 
 namespace atr {
@@ -126,8 +128,15 @@ std::string RenderWhoText(const WhoReport& r) {
   absl::StrAppend(&out, "\nHistory: ", r.history.size(),
                   r.history.size() == 1 ? " allocation" : " allocations", " covered ",
                   Hex(r.addr), "\n");
+  // "#id" padded to the widest, so the descriptions line up.
+  size_t id_width = 0;
   for (const WhoAllocation& w : r.history) {
-    absl::StrAppend(&out, "  #", w.row.id, "  ", Describe(w), "\n      at ",
+    id_width = std::max(id_width, absl::StrCat("#", w.row.id).size());
+  }
+  for (const WhoAllocation& w : r.history) {
+    std::string id = absl::StrCat("#", w.row.id);
+    id.resize(id_width, ' ');
+    absl::StrAppend(&out, "  ", id, "  ", Describe(w), "\n      at ",
                     w.alloc_stack.site_label.empty() ? "(no stack)" : w.alloc_stack.site_label,
                     "\n");
   }
@@ -148,6 +157,26 @@ std::string RenderWhoJson(const WhoReport& r) {
   j.EndArray();
   j.EndObject();
   return j.str() + "\n";
+}
+
+std::string RenderWhoCsv(const WhoReport& r) {
+  ReportTable t({{"id", Column::kId},          {"pid", Column::kId},
+                 {"addr", Column::kId},        {"size", Column::kBytes},
+                 {"op", Column::kText},        {"alloc_seq", Column::kId},
+                 {"alloc_tid", Column::kId},   {"free_seq", Column::kId},
+                 {"free_op", Column::kText},   {"free_tid", Column::kId},
+                 {"holder", Column::kBool},    {"alloc_site", Column::kText}});
+  auto opt = [](const auto& v) { return v ? Cell::Int(*v) : Cell::Null(); };
+  for (const WhoAllocation& w : r.history) {
+    const AllocationRow& a = w.row;
+    t.AddRow({Cell::Int(a.id), Cell::Int(a.pid), Cell::Int(static_cast<int64_t>(a.addr)),
+              Cell::Int(static_cast<int64_t>(a.size)), Cell::Text(std::string(OpName(a.op))),
+              Cell::Int(a.alloc_seq), Cell::Int(a.alloc_tid), opt(a.free_seq),
+              a.free_op ? Cell::Text(std::string(OpName(*a.free_op))) : Cell::Null(),
+              opt(a.free_tid), Cell::Bool(r.holder && r.holder->row.id == a.id),
+              Cell::Text(w.alloc_stack.site_label)});
+  }
+  return t.RenderCsv();
 }
 
 }  // namespace atr

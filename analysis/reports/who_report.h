@@ -43,6 +43,9 @@ inline constexpr char kAddressHistorySql[] =
 absl::StatusOr<WhoReport> ComputeWho(TraceReader& reader, const WhoOptions& options);
 std::string RenderWhoText(const WhoReport& r);
 std::string RenderWhoJson(const WhoReport& r);
+// The history as CSV, one allocation a row, oldest first; `holder` marks the
+// one live at the moment (columns in docs/queries.md).
+std::string RenderWhoCsv(const WhoReport& r);
 
 }  // namespace atr
 

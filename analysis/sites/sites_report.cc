@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "analysis/format/json_writer.h"
+#include "analysis/format/report_table.h"
 #include "analysis/format/text_table.h"
 #include "analysis/stacks/site_label.h"
 #include "analysis/stacks/stack_view.h"
@@ -23,25 +24,42 @@ std::string ShortPath(const std::string& file) {
   return prev == std::string::npos ? file : file.substr(prev + 1);
 }
 
-void WriteSite(JsonWriter& j, const SourceSite& s) {
-  j.BeginObject();
-  j.Key("id").Int(s.id);
-  j.Key("kind").String(SiteKindName(s.kind));
-  j.Key("type").String(s.type);
-  j.Key("type_size");
-  if (s.type_size) j.Int(*s.type_size); else j.Null();
-  j.Key("bytes");
-  if (s.bytes) j.Int(*s.bytes); else j.Null();
-  j.Key("file").String(s.file);
-  j.Key("line").Int(s.line);
-  j.Key("column").Int(s.column);
-  j.Key("end_line").Int(s.end_line);
-  j.Key("function").String(s.function);
-  j.Key("in_loop").Bool(s.in_loop);
-  j.Key("template").String(SiteTemplateName(s.templ));
-  j.Key("detail").String(s.detail);
-  j.Key("label").String(SiteLabelText(s));
-  j.EndObject();
+// One row per site; the column names are the JSON keys (docs/sites.md).
+ReportTable SitesTable(const std::vector<SourceSite>& sites) {
+  ReportTable t({{"id", Column::kId},
+                 {"kind", Column::kText},
+                 {"type", Column::kText},
+                 {"type_size", Column::kBytes},
+                 {"bytes", Column::kBytes},
+                 {"file", Column::kText},
+                 {"line", Column::kId},
+                 {"column", Column::kId},
+                 {"end_line", Column::kId},
+                 {"function", Column::kText},
+                 {"in_loop", Column::kBool},
+                 {"template", Column::kText},
+                 {"detail", Column::kText},
+                 {"label", Column::kText}});
+  auto opt = [](const auto& v) { return v ? Cell::Int(*v) : Cell::Null(); };
+  for (const SourceSite& s : sites) {
+    t.AddRow({Cell::Int(s.id), Cell::Text(std::string(SiteKindName(s.kind))), Cell::Text(s.type),
+              opt(s.type_size), opt(s.bytes), Cell::Text(s.file), Cell::Int(s.line),
+              Cell::Int(s.column), Cell::Int(s.end_line), Cell::Text(s.function),
+              Cell::Bool(s.in_loop), Cell::Text(std::string(SiteTemplateName(s.templ))),
+              Cell::Text(s.detail), Cell::Text(SiteLabelText(s))});
+  }
+  return t;
+}
+
+ReportTable UnmatchedTable(const UnmatchedReport& r) {
+  ReportTable t({{"site", Column::kText},
+                 {"allocations", Column::kCount},
+                 {"bytes", Column::kBytes},
+                 {"stacks", Column::kCount}});
+  for (const RecordedSite& s : r.unmatched) {
+    t.AddRow({Cell::Text(s.label), Cell::Int(s.allocations), Cell::Int(s.bytes), Cell::Int(s.stacks)});
+  }
+  return t;
 }
 
 }  // namespace
@@ -135,19 +153,13 @@ std::string RenderUnmatchedJson(const UnmatchedReport& r) {
   j.Key("bytes").Int(r.bytes);
   j.Key("matched_bytes").Int(r.matched_bytes);
   j.Key("unmatched_sites").Int(r.unmatched_sites);
-  j.Key("unmatched").BeginArray();
-  for (const RecordedSite& s : r.unmatched) {
-    j.BeginObject();
-    j.Key("site").String(s.label);
-    j.Key("allocations").Int(s.allocations);
-    j.Key("bytes").Int(s.bytes);
-    j.Key("stacks").Int(s.stacks);
-    j.EndObject();
-  }
-  j.EndArray();
+  j.Key("unmatched");
+  UnmatchedTable(r).WriteJson(j);
   j.EndObject();
   return j.str() + "\n";
 }
+
+std::string RenderUnmatchedCsv(const UnmatchedReport& r) { return UnmatchedTable(r).RenderCsv(); }
 
 std::string RenderSitesText(const std::vector<SourceSite>& sites) {
   if (sites.empty()) return "No sites.\n";
@@ -164,12 +176,8 @@ std::string RenderSitesText(const std::vector<SourceSite>& sites) {
   return t.Render();
 }
 
-std::string RenderSitesJson(const std::vector<SourceSite>& sites) {
-  JsonWriter j;
-  j.BeginArray();
-  for (const SourceSite& s : sites) WriteSite(j, s);
-  j.EndArray();
-  return j.str() + "\n";
-}
+std::string RenderSitesJson(const std::vector<SourceSite>& sites) { return SitesTable(sites).RenderJson(); }
+
+std::string RenderSitesCsv(const std::vector<SourceSite>& sites) { return SitesTable(sites).RenderCsv(); }
 
 }  // namespace atr

@@ -43,11 +43,15 @@ struct UnmatchedReport {
 absl::StatusOr<UnmatchedReport> ComputeUnmatched(TraceReader& reader, const UnmatchedOptions& options);
 std::string RenderUnmatchedText(const UnmatchedReport& r);
 std::string RenderUnmatchedJson(const UnmatchedReport& r);
+// The unmatched sites alone, one a row (site, allocations, bytes, stacks).
+std::string RenderUnmatchedCsv(const UnmatchedReport& r);
 
 // The list of sites: one row each (kind, type, size, loop, location,
-// function), or a JSON array of site objects (fields in docs/sites.md).
+// function), or a JSON array of site objects (fields in docs/sites.md), or
+// CSV with the JSON's fields as columns.
 std::string RenderSitesText(const std::vector<SourceSite>& sites);
 std::string RenderSitesJson(const std::vector<SourceSite>& sites);
+std::string RenderSitesCsv(const std::vector<SourceSite>& sites);
 
 }  // namespace atr
 
