@@ -1,6 +1,7 @@
 #include "analysis/stack_report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "absl/container/flat_hash_map.h"
@@ -147,32 +148,141 @@ void WritePointJson(JsonWriter& j, const StackPoint& p) {
   j.Key("stack").Int(p.stack).EndObject();
 }
 
+std::string DepthSourceLine(const StackReport& r) {
+  if (r.stack_ops) {
+    return absl::StrCat("Stack depth: exact (function enter/exit stream, ",
+                        FormatCount(r.func_events), " events)\n");
+  }
+  return "Stack depth: sampled at recorded events only (no function enter/exit stream: record a "
+         "program built with -finstrument-functions using `atr record --stack-ops`)\n";
+}
+
+void RenderThreadHeader(std::string& out, const StackReport& r, const ThreadStackReport& t) {
+  const ThreadStackState& s = t.state;
+  absl::StrAppend(&out, "Thread ", ThreadLabel(t.thread), ": max depth ",
+                  FormatBytes(s.max.depth), " at seq ", s.max.seq, " (+",
+                  FormatDuration(s.max.ts_ns - r.timeline_start_ns), ")");
+  if (t.stack_bytes) {
+    absl::StrAppend(&out, ", stack ", FormatBytes(static_cast<int64_t>(*t.stack_bytes)),
+                    ", headroom ",
+                    FormatBytes(static_cast<int64_t>(*t.stack_bytes) - s.max.depth));
+  }
+  if (s.max_frames != 0) absl::StrAppend(&out, ", ", s.max_frames, " instrumented frames");
+  out += "\n";
+}
+
+void RenderTimeline(std::string& out, const ThreadStackState& s) {
+  if (s.timeline.empty() || s.max.depth == 0) return;
+  absl::StrAppend(&out, "  depth over time (max ", FormatBytes(s.max.depth), "): |",
+                  Sparkline(s.timeline, s.max.depth), "|\n");
+}
+
+void RenderOverflow(std::string& out, const StackReport& r, const ThreadStackReport& t) {
+  if (r.stack_size == 0) return;
+  const ThreadStackState& s = t.state;
+  std::string size = FormatBytes(static_cast<int64_t>(r.stack_size));
+  if (!s.overflow) {
+    absl::StrAppend(&out, "  a ", size, " stack would not overflow\n");
+    return;
+  }
+  absl::StrAppend(&out, "  a ", size, " stack overflows first at seq ", s.overflow->seq,
+                  " (depth ", FormatBytes(s.overflow->depth), ", +",
+                  FormatDuration(s.overflow->ts_ns - r.timeline_start_ns), "), path:\n");
+  RenderPath(out, t.overflow_path);
+}
+
+// "f x3 < g < main": a path on one line, innermost first, runs folded.
+std::string PathLine(const std::vector<StackPathFrame>& path) {
+  std::string s;
+  for (size_t i = 0; i < path.size();) {
+    size_t j = i + 1;
+    while (j < path.size() && path[j].function == path[i].function) ++j;
+    absl::StrAppend(&s, i > 0 ? " < " : "", path[i].function);
+    if (j - i > 1) absl::StrAppend(&s, " x", j - i);
+    i = j;
+  }
+  return s;
+}
+
+void WriteThreadJson(JsonWriter& j, const ThreadStackReport& t) {
+  const ThreadStackState& s = t.state;
+  j.BeginObject().Key("pid").Int(t.thread.pid).Key("tid").Int(t.thread.tid);
+  j.Key("name").String(t.thread.name.value_or(""));
+  j.Key("stack_bytes");
+  if (t.stack_bytes) {
+    j.Uint(*t.stack_bytes);
+    j.Key("headroom").Int(static_cast<int64_t>(*t.stack_bytes) - s.max.depth);
+  } else {
+    j.Null();
+    j.Key("headroom").Null();
+  }
+  j.Key("max_depth");
+  WritePointJson(j, s.max);
+  j.Key("max_frames").Int(s.max_frames);
+  j.Key("events_with_depth").Int(s.events);
+  j.Key("func_events").Int(s.func_events);
+  j.Key("deepest_path");
+  WritePathJson(j, t.deepest_path);
+  j.Key("deepest_recursion").BeginObject().Key("function").String(t.deepest_recursion_function);
+  j.Key("frames").Int(t.deepest_recursion).EndObject();
+  j.Key("overflow");
+  if (s.overflow) {
+    j.BeginObject().Key("at");
+    WritePointJson(j, *s.overflow);
+    j.Key("path");
+    WritePathJson(j, t.overflow_path);
+    j.EndObject();
+  } else {
+    j.Null();
+  }
+  j.Key("timeline").BeginArray();
+  for (uint32_t b : s.timeline) j.Int(b);
+  j.EndArray();
+  j.EndObject();
+}
+
 }  // namespace
 
-absl::StatusOr<StackReport> ComputeStackReport(TraceReader& reader,
-                                               const StackReportOptions& options) {
-  StackReport r;
-  r.trace = reader.path();
-  r.stack_size = options.stack_size;
+absl::StatusOr<uint64_t> ParseStackSize(const std::string& text) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && v < (1ull << 40)) {
+    v = v * 10 + static_cast<uint64_t>(text[i++] - '0');
+  }
+  std::string unit = text.substr(i);
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  int shift = -1;
+  if (unit.empty() || unit == "B") shift = 0;
+  if (unit == "K" || unit == "KB" || unit == "KIB") shift = 10;
+  if (unit == "M" || unit == "MB" || unit == "MIB") shift = 20;
+  if (unit == "G" || unit == "GB" || unit == "GIB") shift = 30;
+  if (i == 0 || v == 0 || shift < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--stack-size ", text, ": expected bytes like 65536, 64K or 8M"));
+  }
+  return v << shift;
+}
+
+absl::StatusOr<StackModelOptions> StackModelOptionsFor(TraceReader& reader, uint64_t stack_size,
+                                                       int timeline_buckets) {
   absl::StatusOr<int64_t> first =
       OneInt(reader, "SELECT ts_ns FROM event_log ORDER BY seq LIMIT 1");
   if (!first.ok()) return first.status();
   absl::StatusOr<int64_t> last =
       OneInt(reader, "SELECT ts_ns FROM event_log ORDER BY seq DESC LIMIT 1");
   if (!last.ok()) return last.status();
-  r.timeline_start_ns = *first;
-  r.timeline_end_ns = std::max(*last + 1, *first + 1);
+  return StackModelOptions{.stack_size = stack_size,
+                           .timeline_start_ns = *first,
+                           .timeline_end_ns = std::max(*last + 1, *first + 1),
+                           .timeline_buckets = timeline_buckets};
+}
 
-  StackModel model({.stack_size = options.stack_size,
-                    .timeline_start_ns = r.timeline_start_ns,
-                    .timeline_end_ns = r.timeline_end_ns,
-                    .timeline_buckets = options.timeline_buckets});
-  absl::StatusOr<EventCursor> events = reader.Events();
-  if (!events.ok()) return events.status();
-  EventRow e;
-  while (events->Next(&e)) model.OnEvent(e);
-  if (!events->status().ok()) return events->status();
-  model.Finish(r.timeline_end_ns);
+absl::StatusOr<StackReport> StackReportFromModel(TraceReader& reader, const StackModel& model) {
+  StackReport r;
+  r.trace = reader.path();
+  r.stack_size = model.options().stack_size;
+  r.timeline_start_ns = model.options().timeline_start_ns;
+  r.timeline_end_ns = model.options().timeline_end_ns;
   r.stack_ops = model.saw_func_events();
   r.unmatched_exits = model.unmatched_exits();
 
@@ -227,32 +337,32 @@ absl::StatusOr<StackReport> ComputeStackReport(TraceReader& reader,
     }
     return a.function < b.function;
   });
-  if (absl::Status s = FrameTables(reader, options, r); !s.ok()) return s;
+  return r;
+}
+
+absl::StatusOr<StackReport> ComputeStackReport(TraceReader& reader,
+                                               const StackReportOptions& options) {
+  absl::StatusOr<StackModelOptions> mo =
+      StackModelOptionsFor(reader, options.stack_size, options.timeline_buckets);
+  if (!mo.ok()) return mo.status();
+  StackModel model(*mo);
+  absl::StatusOr<EventCursor> events = reader.Events();
+  if (!events.ok()) return events.status();
+  EventRow e;
+  while (events->Next(&e)) model.OnEvent(e);
+  if (!events->status().ok()) return events->status();
+  model.Finish(mo->timeline_end_ns);
+  absl::StatusOr<StackReport> r = StackReportFromModel(reader, model);
+  if (!r.ok()) return r.status();
+  if (absl::Status s = FrameTables(reader, options, *r); !s.ok()) return s;
   return r;
 }
 
 std::string RenderStackReportText(const StackReport& r) {
-  std::string out;
-  if (r.stack_ops) {
-    absl::StrAppend(&out, "Stack depth: exact (function enter/exit stream, ",
-                    FormatCount(r.func_events), " events)\n");
-  } else {
-    out +=
-        "Stack depth: sampled at recorded events only (no function enter/exit stream: record a "
-        "program built with -finstrument-functions using `atr record --stack-ops`)\n";
-  }
+  std::string out = DepthSourceLine(r);
   for (const ThreadStackReport& t : r.threads) {
-    const ThreadStackState& s = t.state;
-    absl::StrAppend(&out, "\nThread ", ThreadLabel(t.thread), ": max depth ",
-                    FormatBytes(s.max.depth), " at seq ", s.max.seq, " (+",
-                    FormatDuration(s.max.ts_ns - r.timeline_start_ns), ")");
-    if (t.stack_bytes) {
-      absl::StrAppend(&out, ", stack ", FormatBytes(static_cast<int64_t>(*t.stack_bytes)),
-                      ", headroom ",
-                      FormatBytes(static_cast<int64_t>(*t.stack_bytes) - s.max.depth));
-    }
-    if (s.max_frames != 0) absl::StrAppend(&out, ", ", s.max_frames, " instrumented frames");
     out += "\n";
+    RenderThreadHeader(out, r, t);
     if (!t.deepest_path.empty()) {
       out += "  path at the deepest point (innermost first):\n";
       RenderPath(out, t.deepest_path);
@@ -261,22 +371,8 @@ std::string RenderStackReportText(const StackReport& r) {
       absl::StrAppend(&out, "  deepest recursion on that path: ", t.deepest_recursion_function,
                       " x", t.deepest_recursion, "\n");
     }
-    if (!s.timeline.empty() && s.max.depth != 0) {
-      absl::StrAppend(&out, "  depth over time (max ", FormatBytes(s.max.depth), "): |",
-                      Sparkline(s.timeline, s.max.depth), "|\n");
-    }
-    if (r.stack_size != 0) {
-      if (s.overflow) {
-        absl::StrAppend(&out, "  a ", FormatBytes(static_cast<int64_t>(r.stack_size)),
-                        " stack overflows first at seq ", s.overflow->seq, " (depth ",
-                        FormatBytes(s.overflow->depth), ", +",
-                        FormatDuration(s.overflow->ts_ns - r.timeline_start_ns), "), path:\n");
-        RenderPath(out, t.overflow_path);
-      } else {
-        absl::StrAppend(&out, "  a ", FormatBytes(static_cast<int64_t>(r.stack_size)),
-                        " stack would not overflow\n");
-      }
-    }
+    RenderTimeline(out, t.state);
+    RenderOverflow(out, r, t);
   }
   if (!r.largest_frames.empty()) {
     out += "\nLargest frames\n";
@@ -312,10 +408,7 @@ std::string RenderStackReportText(const StackReport& r) {
   return out;
 }
 
-std::string RenderStackReportJson(const StackReport& r) {
-  JsonWriter j;
-  j.BeginObject();
-  j.Key("trace").String(r.trace);
+void WriteStackCheckJson(JsonWriter& j, const StackReport& r) {
   j.Key("depth_source").String(r.stack_ops ? "enter_exit" : "sampled");
   j.Key("func_events").Int(r.func_events);
   j.Key("unmatched_exits").Int(r.unmatched_exits);
@@ -323,43 +416,51 @@ std::string RenderStackReportJson(const StackReport& r) {
   j.Key("timeline_start_ns").Int(r.timeline_start_ns);
   j.Key("timeline_end_ns").Int(r.timeline_end_ns);
   j.Key("threads").BeginArray();
-  for (const ThreadStackReport& t : r.threads) {
-    const ThreadStackState& s = t.state;
-    j.BeginObject().Key("pid").Int(t.thread.pid).Key("tid").Int(t.thread.tid);
-    j.Key("name").String(t.thread.name.value_or(""));
-    j.Key("stack_bytes");
-    if (t.stack_bytes) {
-      j.Uint(*t.stack_bytes);
-      j.Key("headroom").Int(static_cast<int64_t>(*t.stack_bytes) - s.max.depth);
-    } else {
-      j.Null();
-      j.Key("headroom").Null();
-    }
-    j.Key("max_depth");
-    WritePointJson(j, s.max);
-    j.Key("max_frames").Int(s.max_frames);
-    j.Key("events_with_depth").Int(s.events);
-    j.Key("func_events").Int(s.func_events);
-    j.Key("deepest_path");
-    WritePathJson(j, t.deepest_path);
-    j.Key("deepest_recursion").BeginObject().Key("function").String(t.deepest_recursion_function);
-    j.Key("frames").Int(t.deepest_recursion).EndObject();
-    j.Key("overflow");
-    if (s.overflow) {
-      j.BeginObject().Key("at");
-      WritePointJson(j, *s.overflow);
-      j.Key("path");
-      WritePathJson(j, t.overflow_path);
-      j.EndObject();
-    } else {
-      j.Null();
-    }
-    j.Key("timeline").BeginArray();
-    for (uint32_t b : s.timeline) j.Int(b);
-    j.EndArray();
-    j.EndObject();
-  }
+  for (const ThreadStackReport& t : r.threads) WriteThreadJson(j, t);
   j.EndArray();
+}
+
+std::string RenderStackCheckText(const StackReport& r) {
+  std::string out = DepthSourceLine(r);
+  for (const ThreadStackReport& t : r.threads) {
+    RenderThreadHeader(out, r, t);
+    RenderTimeline(out, t.state);
+    RenderOverflow(out, r, t);
+  }
+  return out;
+}
+
+ReportTable StackThreadsTable(const StackReport& r) {
+  ReportTable t({{"pid", Column::kId}, {"tid", Column::kId}, {"name", Column::kText},
+                 {"stack_bytes", Column::kBytes}, {"max_depth", Column::kBytes},
+                 {"max_seq", Column::kId}, {"stack_size", Column::kBytes},
+                 {"overflow_seq", Column::kId}, {"overflow_at_ns", Column::kNanos},
+                 {"overflow_depth", Column::kBytes}, {"overflow_path", Column::kText}});
+  for (const ThreadStackReport& x : r.threads) {
+    const ThreadStackState& s = x.state;
+    std::vector<Cell> row{
+        Cell::Int(x.thread.pid), Cell::Int(x.thread.tid), Cell::Text(x.thread.name.value_or("")),
+        x.stack_bytes ? Cell::Int(static_cast<int64_t>(*x.stack_bytes)) : Cell::Null(),
+        Cell::Int(s.max.depth), Cell::Int(s.max.seq),
+        Cell::Int(static_cast<int64_t>(r.stack_size))};
+    if (s.overflow) {
+      for (Cell c : {Cell::Int(s.overflow->seq), Cell::Int(s.overflow->ts_ns - r.timeline_start_ns),
+                     Cell::Int(s.overflow->depth), Cell::Text(PathLine(x.overflow_path))}) {
+        row.push_back(std::move(c));
+      }
+    } else {
+      row.resize(row.size() + 4);  // nulls: no overflow
+    }
+    t.AddRow(std::move(row));
+  }
+  return t;
+}
+
+std::string RenderStackReportJson(const StackReport& r) {
+  JsonWriter j;
+  j.BeginObject();
+  j.Key("trace").String(r.trace);
+  WriteStackCheckJson(j, r);
   for (int pass = 0; pass < 2; ++pass) {
     j.Key(pass == 0 ? "largest_frames" : "dynamic_frames").BeginArray();
     for (const FrameSizeRow& f : pass == 0 ? r.largest_frames : r.dynamic_frames) {

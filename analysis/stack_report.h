@@ -11,6 +11,11 @@
 //
 //   ATR_ASSIGN_OR_RETURN(StackReport r, ComputeStackReport(reader, {.stack_size = 64 << 10}));
 //   std::string text = RenderStackReportText(r);
+//
+// `atr replay --stack-size` drives the same model inside the heap replay
+// (StackModelOptionsFor, then StackReportFromModel on the finished model)
+// and renders its per-thread part (RenderStackCheckText/Json, the
+// StackThreadsTable for CSV): one code path for both commands.
 #ifndef ATR_ANALYSIS_STACK_REPORT_H_
 #define ATR_ANALYSIS_STACK_REPORT_H_
 
@@ -20,6 +25,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "analysis/format/json_writer.h"
+#include "analysis/format/report_table.h"
 #include "db/trace_reader.h"
 #include "replayer/stack_model.h"
 
@@ -80,6 +87,33 @@ absl::StatusOr<StackReport> ComputeStackReport(TraceReader& reader,
                                                const StackReportOptions& options);
 std::string RenderStackReportText(const StackReport& r);
 std::string RenderStackReportJson(const StackReport& r);
+
+// A --stack-size value: bytes, with an optional K, M or G suffix (powers of
+// 1024; "64K", "1M", "8192"). Errors: malformed or zero, in one line.
+absl::StatusOr<uint64_t> ParseStackSize(const std::string& text);
+
+// The model's options for a walk over `reader`'s events: the timeline spans
+// the trace's first to last timestamp.
+absl::StatusOr<StackModelOptions> StackModelOptionsFor(TraceReader& reader, uint64_t stack_size,
+                                                       int timeline_buckets);
+// A finished model's threads (thread rows and paths resolved, by pid/tid)
+// and functions (named, by inclusive time); the frame tables stay empty.
+// REQUIRES: model.Finish() was called; model ran over reader's events.
+absl::StatusOr<StackReport> StackReportFromModel(TraceReader& reader, const StackModel& model);
+
+// The per-thread depth and overflow check alone, as `atr replay
+// --stack-size` prints it: the depth source in one line, then per thread its
+// max depth, depth over time and first overflow with the path.
+std::string RenderStackCheckText(const StackReport& r);
+// The same as one JSON object's members: depth_source, func_events,
+// unmatched_exits, stack_size_checked, timeline_start_ns/end_ns, threads[]
+// (the fields of `atr stack --json`). REQUIRES: inside an open object.
+void WriteStackCheckJson(JsonWriter& j, const StackReport& r);
+// One row per thread: pid, tid, name, stack_bytes, max_depth, max_seq,
+// stack_size, overflow_seq, overflow_at_ns (since the trace's start),
+// overflow_depth, overflow_path (innermost first, "f x3 < g < main"); the
+// overflow columns are null where none. For --csv.
+ReportTable StackThreadsTable(const StackReport& r);
 
 }  // namespace atr
 

@@ -1,14 +1,19 @@
 // atr replay FILE [--allocator NAME] [--config K=V ...] [--until SEQ] [--pid PID]
-//                 [--threads single|real] [--sample-every N] [--json] [--no-store]
+//                 [--threads single|real] [--sample-every N] [--stack-size N]
+//                 [--json|--csv] [--no-store]
 #include <optional>
 
 #include "allocator/config.h"
+#include "analysis/stack_report.h"
 #include "db/query.h"
 #include "recorder/collector/progress_line.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/real_replay.h"
+#include "replayer/replay_engine.h"
 #include "replayer/replay_report.h"
 #include "replayer/replay_store.h"
+#include "replayer/stack_model.h"
+#include "replayer/stack_store.h"
 #include "tools/command.h"
 
 namespace atr::cli {
@@ -24,7 +29,9 @@ struct ReplayArgs {
   std::string threads = "single";
   int64_t sample_every = 0;
   int limit = 10;
+  std::string stack_size;
   bool json = false;
+  bool csv = false;
   bool no_store = false;
   bool no_spans = false;
   bool quiet = false;
@@ -43,11 +50,33 @@ int RunReplay(const ReplayArgs& a) {
     std::fprintf(stderr, "atr: --config applies to the built-in allocator only (see atr replay --help)\n");
     return kExitUsage;
   }
+  uint64_t stack_size = 0;
+  if (!a.stack_size.empty()) {
+    absl::StatusOr<uint64_t> bytes = ParseStackSize(a.stack_size);
+    if (!bytes.ok()) {
+      std::fprintf(stderr, "atr: %s\n", std::string(bytes.status().message()).c_str());
+      return kExitUsage;
+    }
+    stack_size = *bytes;
+  } else if (a.csv) {
+    std::fprintf(stderr, "atr: --csv prints the per-thread stack table: give --stack-size\n");
+    return kExitUsage;
+  }
   absl::StatusOr<alloc::Config> cfg = alloc::ParseConfig(a.config);
   if (!cfg.ok()) return Fail(cfg.status());
   if (a.show_config) return WriteOutput(alloc::FormatConfig(*cfg), "");
   absl::StatusOr<TraceReader> reader = TraceReader::Open(a.path);
   if (!reader.ok()) return Fail(reader.status());
+  // --stack-size: the stack model rides along the heap replay's event walk
+  // (enter/exit and heap events of the replayed process, one pass by seq).
+  std::optional<StackModel> stack_model;
+  std::optional<replay::ScopedEventObserver> attach;
+  if (stack_size != 0) {
+    absl::StatusOr<StackModelOptions> mo = StackModelOptionsFor(*reader, stack_size, 60);
+    if (!mo.ok()) return Fail(mo.status());
+    stack_model.emplace(*mo);
+    attach.emplace([&stack_model](const EventRow& e) { stack_model->OnEvent(e); });
+  }
   ProgressLine progress(!a.quiet && ProgressLine::StderrIsTerminal(), "replaying");
   const int64_t last = MaxSeq(*reader);
   auto on_progress = [&](int64_t seq) { progress.Update(seq, last); };
@@ -77,6 +106,15 @@ int RunReplay(const ReplayArgs& a) {
   }
   progress.Done();
   if (!run.ok()) return Fail(run.status());
+  std::optional<StackReport> stack;
+  if (stack_model) {
+    if (!attach->used()) return Fail("internal: the replay did not drive the stack model");
+    attach.reset();
+    stack_model->Finish(stack_model->options().timeline_end_ns);
+    absl::StatusOr<StackReport> r = StackReportFromModel(*reader, *stack_model);
+    if (!r.ok()) return Fail(r.status());
+    stack = std::move(*r);
+  }
   if (!pid) {
     absl::StatusOr<QueryCursor> q =
         QueryCursor::Run(*reader, "SELECT count(DISTINCT pid) FROM processes");
@@ -90,7 +128,13 @@ int RunReplay(const ReplayArgs& a) {
     absl::StatusOr<int64_t> stored = replay::StoreReplay(a.path, *run);
     if (!stored.ok()) return Fail(stored.status());
     id = *stored;
+    if (stack_model) {
+      if (absl::Status s = replay::StoreStackReplay(a.path, id, *stack_model); !s.ok()) {
+        return Fail(s);
+      }
+    }
   }
+  if (a.csv) return WriteOutput(StackThreadsTable(*stack).RenderCsv(), "");
   StackViews views(&*reader);
   if (a.json) {
     JsonWriter j;
@@ -98,6 +142,11 @@ int RunReplay(const ReplayArgs& a) {
     replay::WriteReplayJson(j, *run, id);
     if (absl::Status s = replay::WriteProblemsJson(j, run->problems, &views, a.limit); !s.ok())
       return Fail(s);
+    if (stack) {
+      j.Key("stack").BeginObject();
+      WriteStackCheckJson(j, *stack);
+      j.EndObject();
+    }
     j.EndObject();
     return WriteOutput(j.str() + "\n", "");
   }
@@ -107,6 +156,7 @@ int RunReplay(const ReplayArgs& a) {
     if (!p.ok()) return Fail(p.status());
     text += "\n" + *p;
   }
+  if (stack) text += "\n" + RenderStackCheckText(*stack);
   return WriteOutput(text, "");
 }
 
@@ -116,7 +166,7 @@ void RegisterReplay(CLI::App& app) {
       "replay",
       "Replay a trace through the built-in allocator model or a real allocator; results are "
       "stored in the trace (tables replays, replay_samples, replay_spans, replay_blame, "
-      "replay_problems; see docs/replay.md)");
+      "replay_problems, replay_stack_threads; see docs/replay.md, docs/stack.md)");
   sub->add_option("trace", a->path, "Trace file")->required();
   sub->add_option("--allocator", a->allocator,
                   "builtin (default), system (glibc), jemalloc, tcmalloc, mimalloc, or a path to "
@@ -138,7 +188,14 @@ void RegisterReplay(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--limit", a->limit, "Problems listed in full (0 = all; default 10)")
       ->check(CLI::NonNegativeNumber);
-  sub->add_flag("--json", a->json, "Machine-readable output (fields in docs/replay.md)");
+  sub->add_option("--stack-size", a->stack_size,
+                  "Also drive the function enter/exit stream through the stack model and report "
+                  "per thread the first event at which a stack of this size (bytes; K, M, G "
+                  "suffixes) would overflow, with the path (docs/stack.md)");
+  auto* json =
+      sub->add_flag("--json", a->json, "Machine-readable output (fields in docs/replay.md)");
+  sub->add_flag("--csv", a->csv, "With --stack-size: the per-thread stack table as CSV")
+      ->excludes(json);
   sub->add_flag("--no-store", a->no_store, "Do not write the results into the trace");
   sub->add_flag("--no-spans", a->no_spans,
                 "Skip the span snapshot at the resident peak (it may cost a second pass)");

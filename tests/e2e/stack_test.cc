@@ -1,7 +1,12 @@
 // End-to-end: `atr record --stack-ops` on a -finstrument-functions program
 // with known recursion, a known large frame, an alloca and a thread with a
-// small stack (tests/programs/stack_ops.c), then `atr stack`.
+// small stack (tests/programs/stack_ops.c), then `atr stack` and `atr
+// replay --stack-size`.
 #include <gtest/gtest.h>
+
+#include "absl/strings/str_split.h"
+
+#include <map>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -80,6 +85,18 @@ TEST_F(StackOpsTest, ExactCallsPerFunction) {
             Int("SELECT count(*) FROM events WHERE op = 81"));
   // Every exit carries the stack of the enter it closes.
   EXPECT_EQ(Int("SELECT count(*) FROM events WHERE op IN (80, 81) AND stack IS NULL"), 0);
+  // Enter/exit seqs come from per-thread seq blocks (hooks_stack_ops.cc):
+  // per thread, seq order is still time order, heap events included.
+  EXPECT_EQ(Int("SELECT count(*) FROM (SELECT ts_ns, lag(ts_ns) OVER (PARTITION BY pid, tid "
+                "ORDER BY seq) AS prev FROM events) WHERE ts_ns < prev"),
+            0);
+  // recurse(0) and thread_recurse(0): enter, malloc(100), free, exit, in
+  // that seq order on their thread.
+  EXPECT_EQ(Int("SELECT count(*) FROM (SELECT op, size, lag(op) OVER w AS prev, "
+                "lead(op, 2) OVER w AS after_free FROM events "
+                "WINDOW w AS (PARTITION BY pid, tid ORDER BY seq)) "
+                "WHERE op = 1 AND size = 100 AND prev = 80 AND after_free = 81"),
+            3);
 
   absl::StatusOr<StackReport> r = ComputeStackReport(*reader_, {});
   ASSERT_TRUE(r.ok()) << r.status();
@@ -198,6 +215,76 @@ TEST_F(StackOpsTest, OverflowPointOfATooSmallStack) {
   EXPECT_NE(json.out.find("\"depth_source\":\"enter_exit\""), std::string::npos) << json.out;
 }
 
+// `atr replay --stack-size --csv`: tid -> overflow_seq ("" when none).
+std::map<int32_t, std::string> ReplayOverflows(const std::string& trace, uint64_t size) {
+  std::map<int32_t, std::string> out;
+  CommandResult r = RunCommand({AtrBinary(), "replay", "-q", trace, "--stack-size",
+                                absl::StrCat(size), "--csv"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  EXPECT_GE(lines.size(), 2u) << r.out;
+  if (lines.empty()) return out;
+  EXPECT_EQ(lines[0].substr(0, 50), "pid,tid,name,stack_bytes,max_depth,max_seq,stack_s");
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> f = absl::StrSplit(lines[i], ',');
+    EXPECT_GE(f.size(), 11u) << lines[i];
+    if (f.size() >= 8) out[std::stoi(f[1])] = f[7];
+  }
+  return out;
+}
+
+// `atr replay --stack-size` drives the same model in the heap replay's walk:
+// the same first overflow per thread as `atr stack`, stored in the trace.
+TEST_F(StackOpsTest, ReplayStackSizeFindsTheSameOverflowAsAtrStack) {
+  int32_t worker = WorkerTid();
+  int64_t max_depth = Int(absl::StrCat("SELECT max(sp_depth) FROM events WHERE tid = ", worker));
+  uint64_t limit = static_cast<uint64_t>(max_depth / 2);
+  absl::StatusOr<StackReport> r = ComputeStackReport(*reader_, {.stack_size = limit});
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::map<int32_t, std::string> replayed = ReplayOverflows(*trace_, limit);
+  ASSERT_EQ(replayed.size(), r->threads.size());
+  int overflows = 0;
+  for (const ThreadStackReport& t : r->threads) {
+    ASSERT_TRUE(replayed.contains(t.thread.tid)) << t.thread.tid;
+    std::string expected = t.state.overflow ? absl::StrCat(t.state.overflow->seq) : "";
+    EXPECT_EQ(replayed[t.thread.tid], expected) << t.thread.tid;
+    overflows += t.state.overflow ? 1 : 0;
+  }
+  EXPECT_EQ(overflows, 2);  // the main thread is deeper than the worker (big_frame)
+  EXPECT_EQ(replayed[worker],
+            absl::StrCat(Int(absl::StrCat("SELECT min(seq) FROM events WHERE tid = ", worker,
+                                          " AND sp_depth > ", limit))));
+  EXPECT_EQ(Int(absl::StrCat("SELECT overflow_seq FROM replay_stack_threads WHERE tid = ", worker,
+                             " AND replay_id = (SELECT max(id) FROM replays)")),
+            std::stoll(replayed[worker]));
+
+  // Text: the overflow point and its path, innermost first.
+  CommandResult text = RunCommand({AtrBinary(), "replay", "-q", "--no-store", *trace_,
+                                   "--stack-size", absl::StrCat(limit)});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("Stack depth: exact"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("overflows first at seq " + replayed[worker]), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("thread_recurse (x"), std::string::npos) << text.out;
+
+  // A stack as large as the deepest point of any thread: no overflow.
+  int64_t deepest = Int("SELECT max(sp_depth) FROM events");
+  for (const auto& [tid, seq] : ReplayOverflows(*trace_, static_cast<uint64_t>(deepest))) {
+    EXPECT_EQ(seq, "") << tid;
+  }
+  EXPECT_EQ(Int("SELECT count(*) FROM replay_stack_threads WHERE overflow_seq IS NOT NULL AND "
+                "replay_id = (SELECT max(id) FROM replays)"),
+            0);
+  CommandResult json = RunCommand({AtrBinary(), "replay", "-q", "--no-store", *trace_,
+                                   "--stack-size", "64K", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"stack\":{\"depth_source\":\"enter_exit\""), std::string::npos)
+      << json.out;
+  CommandResult bad = RunCommand({AtrBinary(), "replay", *trace_, "--stack-size", "64Q"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--stack-size 64Q"), std::string::npos) << bad.err;
+}
+
 TEST(StackPlainTest, WithoutInstrumentationOnlySampledDepth) {
   TempDir dir;
   std::string trace = dir.File("plain.db");
@@ -208,6 +295,21 @@ TEST(StackPlainTest, WithoutInstrumentationOnlySampledDepth) {
   ASSERT_EQ(s.exit_code, 0) << s.err;
   EXPECT_NE(s.out.find("sampled at recorded events only"), std::string::npos) << s.out;
   EXPECT_NE(s.out.find("max depth"), std::string::npos) << s.out;
+
+  // The replay checks the sampled depths and says that is all it has.
+  CommandResult rp = RunCommand({AtrBinary(), "replay", "-q", trace, "--stack-size", "1K"});
+  ASSERT_EQ(rp.exit_code, 0) << rp.err;
+  EXPECT_NE(rp.out.find("sampled at recorded events only"), std::string::npos) << rp.out;
+  absl::StatusOr<TraceReader> reader = TraceReader::Open(trace);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  absl::StatusOr<StackReport> st = ComputeStackReport(*reader, {.stack_size = 1024});
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_FALSE(st->threads.empty());
+  ASSERT_TRUE(st->threads[0].state.overflow.has_value());
+  EXPECT_NE(rp.out.find("overflows first at seq " +
+                        std::to_string(st->threads[0].state.overflow->seq)),
+            std::string::npos)
+      << rp.out;
 }
 
 }  // namespace
