@@ -54,13 +54,13 @@ struct BucketedSites {
     std::vector<int64_t> buckets;
     absl::flat_hash_map<int64_t, int64_t> stack_calls;
   };
-  explicit BucketedSites(TraceReader* r, size_t n) : views(r), buckets(n) {}
+  BucketedSites(TraceReader* r, size_t n, const SiteLabels* l) : views(r), labels(l), buckets(n) {}
   absl::StatusOr<Site*> For(int64_t stack) {
     std::string label = "(no stack)";
     if (stack != 0) {
       absl::StatusOr<const StackView*> v = views.Get(stack);
       if (!v.ok()) return v.status();
-      label = (*v)->site_label;
+      label = labels->Label(**v);  // with the C++ type when `atr sites` ran
     }
     Site& s = sites[label];
     if (s.buckets.empty()) {
@@ -87,6 +87,7 @@ struct BucketedSites {
     return out;
   }
   StackViews views;
+  const SiteLabels* labels;
   size_t buckets;
   absl::flat_hash_map<std::string, Site> sites;
 };
@@ -96,8 +97,10 @@ struct BucketedSites {
 absl::StatusOr<ReportTable> ComputeTemporary(TraceReader& reader, const HistogramOptions& o) {
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kTemporaryByStackSql);
   if (!q.ok()) return q.status();
+  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
+  if (!labels.ok()) return labels.status();
   StackViews views(&reader);
-  SiteGroups groups(&views, 3);
+  SiteGroups groups(&views, 3, &*labels);
   while (q->Next()) {
     if (auto s = groups.Add(q->Int(0), {q->Int(2), q->Int(1), q->Int(3)}); !s.ok()) return s;
   }
@@ -121,7 +124,9 @@ absl::StatusOr<ReportTable> ComputeTemporary(TraceReader& reader, const Histogra
 absl::StatusOr<ReportTable> ComputeLifetimes(TraceReader& reader, const HistogramOptions& o) {
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kLifetimeBucketsByStackSql);
   if (!q.ok()) return q.status();
-  BucketedSites sites(&reader, 9);
+  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
+  if (!labels.ok()) return labels.status();
+  BucketedSites sites(&reader, 9, &*labels);
   while (q->Next()) {
     absl::StatusOr<BucketedSites::Site*> s = sites.For(q->Int(0));
     if (!s.ok()) return s.status();
@@ -153,7 +158,9 @@ absl::StatusOr<ReportTable> ComputeSizes(TraceReader& reader, const HistogramOpt
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kSizesByStackSql);
   if (!q.ok()) return q.status();
   constexpr int kBuckets = 10;  // <=16, <=32, ..., <=4096, >4096
-  BucketedSites sites(&reader, kBuckets);
+  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
+  if (!labels.ok()) return labels.status();
+  BucketedSites sites(&reader, kBuckets, &*labels);
   while (q->Next()) {
     absl::StatusOr<BucketedSites::Site*> s = sites.For(q->Int(0));
     if (!s.ok()) return s.status();
