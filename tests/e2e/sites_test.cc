@@ -1,6 +1,8 @@
 // End-to-end: tests/sites_project is recorded, scanned with `atr sites`,
 // and the sites table, site_matches and `atr leaks --json` must name the
-// type and line of every "// SITE:" marker in its sources.
+// type and line of every "// SITE:" marker in its sources; the flame graph,
+// the HTML report, `atr temp`, `lifetimes`, `sizes`, `diff` and `frag`
+// label the sites the same way.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -74,6 +76,8 @@ class SitesTest : public ::testing::Test {
   static void LeaksReportNamesTypeAndLineOfEveryLeakedSite();
   static void FramesMatchThroughInlinedCallsAndStackFrames();
   static void UnmatchedListsOnlyWhatTheScanCannotExplain();
+  static void FlameGraphAndReportShowTypeAndLine();
+  static void OtherReportsShowTypeAndLine();
   static TempDir* dir_;
   static std::string trace_;
   static CommandResult* scan_;
@@ -176,6 +180,79 @@ void SitesTest::UnmatchedListsOnlyWhatTheScanCannotExplain() {
   EXPECT_THAT(u.out, ::testing::Not(HasSubstr("buffers.c")));
 }
 
+// The label of the Session that accept_loop leaks (session.cc, "SITE: new Session").
+constexpr char kSessionLabel[] = "new Session (184 B) at session.cc:";
+
+void SitesTest::FlameGraphAndReportShowTypeAndLine() {
+  // Flame graph: the frame of the site carries the label in its tooltip.
+  CommandResult svg = RunCommand({AtrBinary(), "flamegraph", "--metric", "leaked", trace_});
+  ASSERT_EQ(svg.exit_code, 0) << svg.err;
+  size_t at = svg.out.find(kSessionLabel);
+  ASSERT_NE(at, std::string::npos) << svg.out.substr(0, 2000);
+  size_t title = svg.out.rfind("<title>", at);
+  ASSERT_NE(title, std::string::npos);
+  EXPECT_EQ(svg.out.find("</title>", title) > at, true) << "the label is inside a tooltip";
+  EXPECT_THAT(svg.out.substr(title, at - title), HasSubstr("accept_loop"));
+  for (const char* label : {"malloc Buf (40 B) at buffers.c:", "make_unique Config (96 B) at session.cc:",
+                            "push_back Item (24 B) at containers.cc:"}) {
+    EXPECT_THAT(svg.out, HasSubstr(label));
+  }
+  // The HTML report: the leaks table and the flame graphs. (A copy: the
+  // report stores a built-in replay in the trace.)
+  TempDir tmp;
+  std::string copy = tmp.File("run.db");
+  ASSERT_EQ(RunCommand({"cp", trace_, copy}).exit_code, 0);
+  std::string html = tmp.File("report.html");
+  CommandResult r = RunCommand({AtrBinary(), "report", copy, "-o", html});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(html);
+  std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t leaks = page.find("id=\"leaks\"");
+  ASSERT_NE(leaks, std::string::npos);
+  EXPECT_NE(page.find(std::string("<summary>") + kSessionLabel, leaks), std::string::npos);
+  size_t flame = page.find("id=\"flamegraph\"");
+  ASSERT_NE(flame, std::string::npos);
+  EXPECT_LT(page.find(kSessionLabel, flame), page.find("id=\"fragmentation\""));
+}
+
+void SitesTest::OtherReportsShowTypeAndLine() {
+  // temp lists the sites with temporary allocations: main's malloc(10),
+  // which grow_text reallocs at once; lifetimes and sizes list every site.
+  CommandResult temp = RunCommand({AtrBinary(), "temp", "--limit", "0", trace_});
+  ASSERT_EQ(temp.exit_code, 0) << temp.err;
+  EXPECT_THAT(temp.out, HasSubstr("malloc char (10 B) at main.cc:"));
+  for (const char* report : {"lifetimes", "sizes"}) {
+    CommandResult r = RunCommand({AtrBinary(), report, "--limit", "0", trace_});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr(kSessionLabel)) << report;
+    EXPECT_THAT(r.out, HasSubstr("calloc Entry (16 B) at buffers.c:")) << report;
+  }
+  // diff from a run never given sites: the sited run's sites are named by
+  // type and line (and the plain run's by function, file and line).
+  TempDir tmp;
+  std::string plain = tmp.File("plain.db");
+  CommandResult rec = RunCommand(
+      {AtrBinary(), "record", "-q", "-o", plain, "--", std::string(ATR_SITES_PROJECT_BIN) + "/sites_demo"});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  CommandResult diff = RunCommand({AtrBinary(), "diff", "--limit", "0", plain, trace_});
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  EXPECT_THAT(diff.out, HasSubstr(kSessionLabel));
+  EXPECT_THAT(diff.out, HasSubstr("accept_loop(int) sites_project/session.cc:"));
+  // frag (a copy: it stores a built-in replay): every site it names that
+  // the scan explains reads "kind type at file:line".
+  std::string copy = tmp.File("run.db");
+  ASSERT_EQ(RunCommand({"cp", trace_, copy}).exit_code, 0);
+  CommandResult frag = RunCommand({AtrBinary(), "frag", "--json", "--limit", "100", copy});
+  ASSERT_EQ(frag.exit_code, 0) << frag.err;
+  EXPECT_THAT(frag.out, HasSubstr(kSessionLabel));
+  std::regex plain_site(R"re("(site|top_site)":"[^"]*(session|buffers|containers)\.(cc|c|h):)re");
+  std::regex labelled(R"re("(site|top_site)":"[a-z_\[\]]+ [^"]* at (session|buffers|containers)\.(cc|c|h):)re");
+  for (std::sregex_iterator it(frag.out.begin(), frag.out.end(), plain_site), end; it != end; ++it) {
+    std::string m = it->str();
+    EXPECT_TRUE(std::regex_search(m, labelled)) << "unlabelled project site in frag: " << m;
+  }
+}
+
 // One recording and one scan (seconds each) serve every check below.
 TEST_F(SitesTest, RecordedRunIsScannedMatchedAndReported) {
   ASSERT_EQ(scan_->exit_code, 0) << scan_->err;
@@ -194,6 +271,14 @@ TEST_F(SitesTest, RecordedRunIsScannedMatchedAndReported) {
   {
     SCOPED_TRACE("UnmatchedListsOnlyWhatTheScanCannotExplain");
     UnmatchedListsOnlyWhatTheScanCannotExplain();
+  }
+  {
+    SCOPED_TRACE("FlameGraphAndReportShowTypeAndLine");
+    FlameGraphAndReportShowTypeAndLine();
+  }
+  {
+    SCOPED_TRACE("OtherReportsShowTypeAndLine");
+    OtherReportsShowTypeAndLine();
   }
 }
 
