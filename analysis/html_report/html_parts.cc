@@ -54,6 +54,7 @@ void AppendChart(std::string_view id, const Timeline& t, const ChartStyle& style
   j.Key("x_is_seq").Bool(t.x_is_seq);
   j.Key("peak_name").String(style.peak_name);
   j.Key("fill_first").Bool(style.fill_first);
+  j.Key("zoom_to_data").Bool(style.zoom_to_data);
   j.Key("peak_x").Int(t.peak_x);
   j.Key("peak_bytes").Int(t.peak_bytes);
   j.Key("series").BeginArray();

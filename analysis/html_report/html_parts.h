@@ -39,6 +39,7 @@ void AppendStackDetails(std::string_view label, const StackView& v, std::string&
 struct ChartStyle {
   std::string peak_name = "peak";  // the marked point: "peak 1.2 MiB at 3.4 ms"
   bool fill_first = true;          // shade the area under the first series
+  bool zoom_to_data = false;       // x axis from the first point, not from 0
 };
 // <div class="chart-box" id=ID data-chart="ID-data"> and the chart's JSON
 // in <script id="ID-data">; the page script draws it and sets data-drawn="1".

@@ -176,32 +176,42 @@ constexpr std::string_view kPageScript = R"JS(
   }
   function drawChart(box, data) {
     var W = 1180, H = 360, L = 78, R = 24, T = 16, B = 44;
-    function fmtX(v) {
+    // step (optional): the tick spacing, so zoomed ticks get the decimals
+    // that tell them apart.
+    function fmtX(v, step) {
       if (data.x_is_seq) return 'seq ' + Math.round(v);
-      if (v >= 1e9) return (v / 1e9).toFixed(v >= 1e10 ? 1 : 2) + ' s';
-      if (v >= 1e6) return (v / 1e6).toFixed(v >= 1e7 ? 0 : 1) + ' ms';
-      if (v >= 1e3) return (v / 1e3).toFixed(0) + ' \u00b5s';
+      function fixed(unit, digits) {
+        if (step) digits = Math.max(digits, Math.min(6, Math.ceil(-Math.log10(step / unit))));
+        return (v / unit).toFixed(digits);
+      }
+      if (v >= 1e9) return fixed(1e9, v >= 1e10 ? 1 : 2) + ' s';
+      if (v >= 1e6) return fixed(1e6, v >= 1e7 ? 0 : 1) + ' ms';
+      if (v >= 1e3) return fixed(1e3, 0) + ' \u00b5s';
       return v.toFixed(0) + ' ns';
     }
     var svg = el('svg', {viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, 'class': 'chart'}, box);
-    var xmax = 0, ymax = 0;
+    // x from 0, or (zoom_to_data) from the first point.
+    var xmin = data.zoom_to_data ? Infinity : 0, xmax = 0, ymax = 0;
     data.series.forEach(function (s) {
-      s.points.forEach(function (p) { xmax = Math.max(xmax, p[0]); ymax = Math.max(ymax, p[1]); });
+      s.points.forEach(function (p) {
+        xmin = Math.min(xmin, p[0]); xmax = Math.max(xmax, p[0]); ymax = Math.max(ymax, p[1]);
+      });
     });
-    if (xmax <= 0) xmax = 1;
+    if (!isFinite(xmin)) xmin = 0;
+    if (xmax <= xmin) xmax = xmin + 1;
     if (ymax <= 0) ymax = 1;
     var ystep = niceStep(ymax, 6, true);
     ymax = Math.ceil(ymax * 1.05 / ystep) * ystep;
-    var xstep = niceStep(xmax, 10, false);
-    function X(v) { return L + (W - L - R) * v / xmax; }
+    var xstep = niceStep(xmax - xmin, 10, false);
+    function X(v) { return L + (W - L - R) * (v - xmin) / (xmax - xmin); }
     function Y(v) { return H - B - (H - T - B) * v / ymax; }
     for (var y = 0; y <= ymax + 0.5; y += ystep) {
       el('line', {x1: L, x2: W - R, y1: Y(y), y2: Y(y), 'class': 'grid'}, svg);
       el('text', {x: L - 6, y: Y(y) + 4, 'text-anchor': 'end'}, svg).textContent = fmtBytes(y);
     }
-    for (var x = 0; x <= xmax * 1.0001; x += xstep) {
+    for (var x = Math.ceil(xmin / xstep) * xstep; x <= xmax + (xmax - xmin) * 1e-4; x += xstep) {
       el('line', {x1: X(x), x2: X(x), y1: T, y2: H - B, 'class': 'grid'}, svg);
-      el('text', {x: X(x), y: H - B + 16, 'text-anchor': 'middle'}, svg).textContent = fmtX(x);
+      el('text', {x: X(x), y: H - B + 16, 'text-anchor': 'middle'}, svg).textContent = fmtX(x, xstep);
     }
     el('line', {x1: L, x2: W - R, y1: H - B, y2: H - B, 'class': 'axis'}, svg);
     el('line', {x1: L, x2: L, y1: T, y2: H - B, 'class': 'axis'}, svg);
@@ -239,7 +249,7 @@ constexpr std::string_view kPageScript = R"JS(
     svg.addEventListener('mousemove', function (e) {
       var r = svg.getBoundingClientRect(), px = (e.clientX - r.left) * W / r.width;
       if (px < L || px > W - R) { cursor.setAttribute('visibility', 'hidden'); readout.setAttribute('visibility', 'hidden'); return; }
-      var x = (px - L) * xmax / (W - L - R);
+      var x = xmin + (px - L) * (xmax - xmin) / (W - L - R);
       cursor.setAttribute('x1', px); cursor.setAttribute('x2', px); cursor.setAttribute('visibility', 'visible');
       readout.textContent = fmtX(x) + ': ' + data.series.map(function (s) {
         var v = valueAt(s.points, x); return s.name.split(' (')[0] + ' ' + (v === null ? '-' : fmtBytes(v));

@@ -85,7 +85,7 @@ absl::Status AppendStackDepth(TraceReader& reader, const HtmlReportOptions& o, b
   }
   chart.peak_x = threads[0]->state.max.ts_ns;
   chart.peak_bytes = threads[0]->state.max.depth;
-  AppendChart("stack-depth", chart, {.peak_name = "deepest", .fill_first = false}, out);
+  AppendChart("stack-depth", chart, {.peak_name = "deepest", .fill_first = false, .zoom_to_data = true}, out);
 
   out += "<table>\n";
   const std::vector<bool> num = {false, true, true, true, true, false};
@@ -97,7 +97,7 @@ absl::Status AppendStackDepth(TraceReader& reader, const HtmlReportOptions& o, b
     const std::optional<uint64_t>& size = t.stack_bytes;
     AppendRow(out,
               {ThreadName(t.thread), FormatBytes(t.state.max.depth),
-               FormatDuration(t.state.max.ts_ns - r->timeline_start_ns),
+               FormatDuration(t.state.max.ts_ns),  // since the recording's start, as the chart
                size ? FormatBytes(static_cast<int64_t>(*size)) : "-",
                size ? FormatBytes(static_cast<int64_t>(*size) - t.state.max.depth) : "-",
                PathText(t.deepest_path, 6)},
