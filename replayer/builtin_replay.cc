@@ -323,7 +323,8 @@ absl::StatusOr<ReplayRun> RunBuiltinReplay(TraceReader* reader,
                    .until_seq = options.until_seq,
                    .max_problems = options.max_problems,
                    .report_leaks = true,
-                   .progress = options.progress};
+                   .progress = options.progress,
+                   .on_event = options.on_event};
   ReplayEngine engine(reader, eo, &backend);
   backend.set_engine(&engine);
   ATR_RETURN_IF_ERROR(engine.Run());

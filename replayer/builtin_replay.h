@@ -52,6 +52,9 @@ struct BuiltinReplayOptions {
   bool span_snapshot = true;      // snapshot at the resident peak (may cost a second pass)
   size_t max_problems = 10000;
   std::function<void(int64_t seq)> progress{};
+  // Every event of the main run, in seq order, after the heap side
+  // (EngineOptions::on_event): the stack model rides along this way.
+  std::function<void(const EventRow& e)> on_event{};
   // Test hook: every acquisition as (allocation id, handle): the model
   // address, tagged as below for segregated and dropped blocks.
   std::function<void(int64_t id, uint64_t addr)> on_allocate{};

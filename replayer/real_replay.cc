@@ -324,7 +324,8 @@ absl::StatusOr<ReplayRun> RunRealReplay(TraceReader* reader, const RealReplayOpt
                    .until_seq = options.until_seq,
                    .max_problems = options.max_problems,
                    .report_leaks = true,
-                   .progress = options.progress};
+                   .progress = options.progress,
+                   .on_event = options.on_event};
   ReplayEngine engine(reader, eo, &backend);
   backend.set_engine(&engine);
   ATR_RETURN_IF_ERROR(engine.Run());

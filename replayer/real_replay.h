@@ -37,6 +37,9 @@ struct RealReplayOptions {
   std::string driver_path{};         // empty: found next to the running program
   size_t max_problems = 10000;
   std::function<void(int64_t seq)> progress{};
+  // Every event of the main run, in seq order, after the heap side
+  // (EngineOptions::on_event): the stack model rides along this way.
+  std::function<void(const EventRow& e)> on_event{};
 };
 
 struct ResolvedAllocator {

@@ -111,23 +111,8 @@ void Shape(const EventRow& e, uint64_t* size, uint64_t* align) {
   if (*align != 0 && (*align & (*align - 1)) != 0) *align = std::bit_ceil(*align);
 }
 
-// ScopedEventObserver's observer until a run takes it; `taken` says one did.
-struct PendingObserver {
-  std::function<void(const EventRow& e)> observer;
-  bool attached = false;
-  bool taken = false;
-};
-thread_local PendingObserver t_pending_observer;
 
 }  // namespace
-
-ScopedEventObserver::ScopedEventObserver(std::function<void(const EventRow& e)> observer) {
-  t_pending_observer = {.observer = std::move(observer), .attached = true, .taken = false};
-}
-
-ScopedEventObserver::~ScopedEventObserver() { t_pending_observer = {}; }
-
-bool ScopedEventObserver::used() const { return t_pending_observer.taken; }
 
 absl::StatusOr<int32_t> DefaultPid(const TraceReader& reader) {
   ATR_ASSIGN_OR_RETURN(std::vector<ProcessRow> procs, reader.Processes());
@@ -150,12 +135,7 @@ ReplayEngine::ReplayEngine(TraceReader* reader, EngineOptions options, ReplayBac
     : reader_(reader),
       options_(std::move(options)),
       backend_(options_.pid ? backend : nullptr),
-      problems_(options_.max_problems) {
-  if (!options_.on_event && t_pending_observer.attached && !t_pending_observer.taken) {
-    options_.on_event = t_pending_observer.observer;
-    t_pending_observer.taken = true;
-  }
-}
+      problems_(options_.max_problems) {}
 
 ReplayEngine::~ReplayEngine() = default;
 

@@ -77,27 +77,6 @@ struct EngineOptions {
   std::function<void(const EventRow& e)> on_event{};
 };
 
-// Attaches an event observer to the next ReplayEngine::Run on this thread
-// whose options name none, for callers that reach the engine through a
-// replay function without that option (RunBuiltinReplay, RunRealReplay).
-// Only that first run feeds it: a built-in replay's second, quiet pass to
-// the resident peak does not show the observer the events twice.
-//
-//   StackModel model(...);
-//   ScopedEventObserver attach([&](const EventRow& e) { model.OnEvent(e); });
-//   ATR_ASSIGN_OR_RETURN(ReplayRun run, RunBuiltinReplay(&reader, o));
-//   attach.used();  // true: the replay's events went through the model
-//
-// REQUIRES: not nested; the observer outlives the scope.
-class ScopedEventObserver {
- public:
-  explicit ScopedEventObserver(std::function<void(const EventRow& e)> observer);
-  ~ScopedEventObserver();  // detaches it if no run took it
-  ScopedEventObserver(const ScopedEventObserver&) = delete;
-  ScopedEventObserver& operator=(const ScopedEventObserver&) = delete;
-  bool used() const;
-};
-
 class ReplayEngine {
  public:
   // backend may be null (checks only). REQUIRES: reader outlives the engine.

@@ -58,9 +58,6 @@ int RunReplay(const ReplayArgs& a) {
       return kExitUsage;
     }
     stack_size = *bytes;
-  } else if (a.csv) {
-    std::fprintf(stderr, "atr: --csv prints the per-thread stack table: give --stack-size\n");
-    return kExitUsage;
   }
   absl::StatusOr<alloc::Config> cfg = alloc::ParseConfig(a.config);
   if (!cfg.ok()) return Fail(cfg.status());
@@ -70,12 +67,12 @@ int RunReplay(const ReplayArgs& a) {
   // --stack-size: the stack model rides along the heap replay's event walk
   // (enter/exit and heap events of the replayed process, one pass by seq).
   std::optional<StackModel> stack_model;
-  std::optional<replay::ScopedEventObserver> attach;
+  std::function<void(const EventRow& e)> on_event;
   if (stack_size != 0) {
     absl::StatusOr<StackModelOptions> mo = StackModelOptionsFor(*reader, stack_size, 60);
     if (!mo.ok()) return Fail(mo.status());
     stack_model.emplace(*mo);
-    attach.emplace([&stack_model](const EventRow& e) { stack_model->OnEvent(e); });
+    on_event = [&stack_model](const EventRow& e) { stack_model->OnEvent(e); };
   }
   ProgressLine progress(!a.quiet && ProgressLine::StderrIsTerminal(), "replaying");
   const int64_t last = MaxSeq(*reader);
@@ -93,6 +90,7 @@ int RunReplay(const ReplayArgs& a) {
     o.sample_every = a.sample_every;
     o.span_snapshot = !a.no_spans;
     o.progress = on_progress;
+    o.on_event = on_event;
     run = replay::RunBuiltinReplay(&*reader, o);
   } else {
     replay::RealReplayOptions o;
@@ -102,14 +100,13 @@ int RunReplay(const ReplayArgs& a) {
     o.sample_every = a.sample_every;
     o.real_threads = a.threads == "real";
     o.progress = on_progress;
+    o.on_event = on_event;
     run = replay::RunRealReplay(&*reader, o);
   }
   progress.Done();
   if (!run.ok()) return Fail(run.status());
   std::optional<StackReport> stack;
   if (stack_model) {
-    if (!attach->used()) return Fail("internal: the replay did not drive the stack model");
-    attach.reset();
     stack_model->Finish(stack_model->options().timeline_end_ns);
     absl::StatusOr<StackReport> r = StackReportFromModel(*reader, *stack_model);
     if (!r.ok()) return Fail(r.status());
@@ -134,7 +131,10 @@ int RunReplay(const ReplayArgs& a) {
       }
     }
   }
-  if (a.csv) return WriteOutput(StackThreadsTable(*stack).RenderCsv(), "");
+  if (a.csv) {
+    return WriteOutput(stack ? StackThreadsTable(*stack).RenderCsv() : replay::RenderReplayCsv(*run, id),
+                       "");
+  }
   StackViews views(&*reader);
   if (a.json) {
     JsonWriter j;
@@ -194,7 +194,9 @@ void RegisterReplay(CLI::App& app) {
                   "suffixes) would overflow, with the path (docs/stack.md)");
   auto* json =
       sub->add_flag("--json", a->json, "Machine-readable output (fields in docs/replay.md)");
-  sub->add_flag("--csv", a->csv, "With --stack-size: the per-thread stack table as CSV")
+  sub->add_flag("--csv", a->csv,
+                "The summary as one CSV row (docs/replay.md); with --stack-size, the per-thread "
+                "stack table instead")
       ->excludes(json);
   sub->add_flag("--no-store", a->no_store, "Do not write the results into the trace");
   sub->add_flag("--no-spans", a->no_spans,
