@@ -1,6 +1,7 @@
 #include "replayer/replay_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "db/query.h"
 #include "db/sqlite.h"
 
 namespace atr::replay {
@@ -267,6 +268,34 @@ absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayR
   }
   ATR_RETURN_IF_ERROR(db.Exec("COMMIT", "committing the replay"));
   return *id;
+}
+
+absl::StatusOr<bool> HasCounterfactualColumn(const TraceReader& reader) {
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor q,
+      QueryCursor::Run(reader, "SELECT count(*) FROM pragma_table_info('replays') "
+                               "WHERE name = 'counterfactual'"));
+  const bool has = q.Next() && q.Int(0) > 0;
+  if (!q.status().ok()) return q.status();
+  return has;
+}
+
+absl::StatusOr<int64_t> NewestReplay(const TraceReader& reader, const std::string& where) {
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor has_table,
+      QueryCursor::Run(reader, "SELECT count(*) FROM sqlite_master WHERE name = 'replays'"));
+  const bool exists = has_table.Next() && has_table.Int(0) > 0;
+  if (!has_table.status().ok()) return has_table.status();
+  if (!exists) return 0;
+  ATR_ASSIGN_OR_RETURN(bool has_cf, HasCounterfactualColumn(reader));
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor q,
+      QueryCursor::Run(reader, absl::StrCat("SELECT coalesce(max(id), 0) FROM replays WHERE (",
+                                            where, ")",
+                                            has_cf ? " AND counterfactual IS NULL" : "")));
+  const int64_t id = q.Next() ? q.Int(0) : 0;
+  if (!q.status().ok()) return q.status();
+  return id;
 }
 
 }  // namespace atr::replay

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "db/trace_reader.h"
 #include "replayer/replay_result.h"
 
 namespace atr::replay {
@@ -25,6 +26,17 @@ namespace atr::replay {
 // column gets it (ALTER TABLE) on the first store.
 absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayRun& run,
                                     const std::string& counterfactual = "");
+
+// True when the trace's replays table has the counterfactual column; tables
+// stored before `atr whatif` existed do not.
+absl::StatusOr<bool> HasCounterfactualColumn(const TraceReader& reader);
+
+// The id of the newest replay of the program as recorded (counterfactual
+// replays are shown only when asked for by id) whose row satisfies `where`
+// (SQL over replays, e.g. "allocator = 'builtin'"); 0 when there is none or
+// the trace has no replays table. Every report that picks "the latest
+// replay" goes through this, so they agree on which one it is.
+absl::StatusOr<int64_t> NewestReplay(const TraceReader& reader, const std::string& where);
 
 // The replay tables' DDL (for docs and tests).
 const char* ReplaySchemaSql();

@@ -8,6 +8,7 @@
 #include "analysis/stacks/site_label.h"
 #include "analysis/stacks/stack_view.h"
 #include "db/query.h"
+#include "replayer/replay_store.h"
 
 namespace atr {
 namespace {
@@ -50,8 +51,7 @@ absl::StatusOr<int64_t> FindSnapshotReplay(const TraceReader& reader, int64_t wa
     }
     return wanted;
   }
-  absl::StatusOr<int64_t> id = QueryOneInt(
-      reader, "SELECT coalesce(max(id), 0) FROM replays WHERE snapshot_seq IS NOT NULL");
+  absl::StatusOr<int64_t> id = replay::NewestReplay(reader, "snapshot_seq IS NOT NULL");
   if (!id.ok()) return id.status();
   if (*id == 0) return no_replay;
   return *id;

@@ -16,6 +16,7 @@
 #include "analysis/stacks/site_label.h"
 #include "analysis/stacks/stack_view.h"
 #include "db/query.h"
+#include "replayer/replay_store.h"
 
 namespace atr {
 namespace {
@@ -45,14 +46,6 @@ absl::StatusOr<bool> TableExists(const TraceReader& reader, std::string_view nam
                            AV(name), "'"));
   if (!n.ok()) return n.status();
   return *n > 0;
-}
-
-// The newest replay matching `where` (SQL over replays), 0 if none.
-absl::StatusOr<int64_t> NewestReplay(const TraceReader& reader, std::string_view where) {
-  absl::StatusOr<bool> has = TableExists(reader, "replays");
-  if (!has.ok()) return has.status();
-  if (!*has) return 0;
-  return QueryInt(reader, absl::StrCat("SELECT coalesce(max(id), 0) FROM replays WHERE ", AV(where)));
 }
 
 // Keeps at most `points` points: the biggest y of each run of consecutive
@@ -419,7 +412,7 @@ void AppendLeaks(const LeakReport& r, std::string& out) {
 
 absl::Status AppendChecks(TraceReader& reader, const SiteLabels& labels, std::string& out) {
   out += "<section id=\"checks\"><h2>Checks</h2>\n";
-  absl::StatusOr<int64_t> id = NewestReplay(reader, "1");
+  absl::StatusOr<int64_t> id = replay::NewestReplay(reader, "1");
   if (!id.ok()) return id.status();
   absl::StatusOr<bool> has = TableExists(reader, "replay_problems");
   if (!has.ok()) return has.status();
@@ -538,7 +531,7 @@ absl::StatusOr<Timeline> ComputeTimeline(TraceReader& reader, int points) {
   };
   for (const Wanted& w : {Wanted{"allocator = 'builtin'", "modelled resident", "#1a56a8"},
                           Wanted{"allocator <> 'builtin'", "real RSS", "#2f8f3a"}}) {
-    absl::StatusOr<int64_t> id = NewestReplay(reader, w.where);
+    absl::StatusOr<int64_t> id = replay::NewestReplay(reader, w.where);
     if (!id.ok()) return id.status();
     if (*id == 0) continue;
     std::string allocator;

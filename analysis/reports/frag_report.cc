@@ -70,7 +70,7 @@ double Median(std::vector<int64_t>& v) {
 
 absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
                            int32_t* pid, int64_t* last_seq) {
-  absl::StatusOr<bool> has_cf = HasCounterfactualColumn(reader);
+  absl::StatusOr<bool> has_cf = replay::HasCounterfactualColumn(reader);
   if (!has_cf.ok()) return has_cf.status();
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
       reader, Bind(absl::StrCat("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq, ",
@@ -286,33 +286,17 @@ absl::Status ComputeSurvivors(TraceReader& reader, Sites& sites, const FragOptio
   return absl::OkStatus();
 }
 
+// The replay frag explains by default: the newest built-in replay of the
+// program as recorded with a span snapshot.
 absl::StatusOr<std::optional<int64_t>> LatestSnapshotReplay(TraceReader& reader) {
-  absl::StatusOr<QueryCursor> has = QueryCursor::Run(
-      reader, "SELECT count(*) FROM sqlite_master WHERE name = 'replays'");
-  if (!has.ok()) return has.status();
-  if (!has->Next() || has->Int(0) == 0) return std::optional<int64_t>();
-  absl::StatusOr<bool> has_cf = HasCounterfactualColumn(reader);
-  if (!has_cf.ok()) return has_cf.status();
-  // Counterfactual replays (atr whatif) are shown only when asked for by id.
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader, absl::StrCat("SELECT max(id) FROM replays WHERE allocator = 'builtin' AND "
-                           "snapshot_seq > 0",
-                           *has_cf ? " AND counterfactual IS NULL" : ""));
-  if (!q.ok()) return q.status();
-  if (q->Next() && !q->IsNull(0)) return std::optional<int64_t>(q->Int(0));
-  return std::optional<int64_t>();
+  absl::StatusOr<int64_t> id =
+      replay::NewestReplay(reader, "allocator = 'builtin' AND snapshot_seq > 0");
+  if (!id.ok()) return id.status();
+  if (*id == 0) return std::optional<int64_t>();
+  return std::optional<int64_t>(*id);
 }
 
 }  // namespace
-
-absl::StatusOr<bool> HasCounterfactualColumn(TraceReader& reader) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader, "SELECT count(*) FROM pragma_table_info('replays') WHERE name = 'counterfactual'");
-  if (!q.ok()) return q.status();
-  const bool has = q->Next() && q->Int(0) > 0;
-  if (!q->status().ok()) return q->status();
-  return has;
-}
 
 FragBreakdown BreakdownAtResidentPeak(const std::vector<replay::ReplaySample>& samples) {
   const replay::ReplaySample* best = nullptr;

@@ -125,10 +125,6 @@ std::string RenderFragCsv(const FragReport& r);
 // replay_samples, for a replay held in memory.
 FragBreakdown BreakdownAtResidentPeak(const std::vector<replay::ReplaySample>& samples);
 
-// True when the trace's replays table has the counterfactual column
-// (replay_store.h): older tables do not.
-absl::StatusOr<bool> HasCounterfactualColumn(TraceReader& reader);
-
 // The pinning query (docs/queries.md): free bytes of each snapshot span
 // shared equally among its live objects, per allocation stack.
 extern const char kPinningByStackSql[];

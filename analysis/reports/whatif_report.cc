@@ -277,7 +277,7 @@ absl::Status VerifyPinningSites(const std::string& trace_path, int64_t k,
                                 const WhatIfProgress& progress, FragReport* frag) {
   absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
   if (!reader.ok()) return reader.status();
-  absl::StatusOr<bool> has_cf = HasCounterfactualColumn(*reader);
+  absl::StatusOr<bool> has_cf = replay::HasCounterfactualColumn(*reader);
   if (!has_cf.ok()) return has_cf.status();
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
       *reader, absl::StrCat("SELECT allocator, config, pid, until_seq, peak_resident_bytes, ",
