@@ -13,8 +13,9 @@ namespace {
 void RegisterImport(CLI::App& app) {
   auto* o = new ImportOptions();
   CLI::App* sub = app.add_subcommand(
-      "import", "Finish a trace from a spool directory left without a collector "
-                "(LD_PRELOAD used alone, or `atr record` killed)");
+      "import", "Finish a trace from a spool directory: one written by LD_PRELOAD alone, or "
+                "left by a killed `atr record` (its unfinished trace is continued from what it "
+                "committed)");
   sub->add_option("spool", o->spool_dir, "Spool directory (e.g. run.db.spool)")->required();
   sub->add_option("-o,--output", o->output,
                   "Trace file to write (default: the spool's name without .spool)");
@@ -25,6 +26,9 @@ void RegisterImport(CLI::App& app) {
     absl::StatusOr<ImportOutcome> r = ImportSpool(*o);
     if (!r.ok()) return Fail(r.status());
     const CollectorStats& s = r->stats;
+    if (r->continued) {
+      std::fprintf(stderr, "atr: continued the unfinished trace %s\n", r->output.c_str());
+    }
     std::fprintf(stderr, "atr: %s events, %s allocations, %s stacks, %s -> %s\n",
                  FormatCount(s.events).c_str(), FormatCount(s.acquisitions).c_str(),
                  FormatCount(s.distinct_stacks).c_str(), FormatBytes(r->file_bytes).c_str(),
