@@ -8,12 +8,21 @@
 //                      images a pid went through: 0, then 1 after an exec...).
 //
 // A spool file is a sequence of chunks. Each chunk is written by one thread
-// with a single write(2) on an O_APPEND descriptor, so chunks never
+// with a single write(2) or writev(2) on an O_APPEND descriptor, so chunks never
 // interleave and a chunk is either wholly in the file or (after a crash in
 // the middle of a write, or a full disk) a truncated tail the reader reports.
 // Chunk = ChunkHeader + records; every record starts with a RecordHeader
 // and is a multiple of 8 bytes long; a chunk's payload is at most
 // kMaxChunkPayload bytes and holds whole records only.
+//
+// The hot events (allocation calls, function enter/exit) are written as
+// CompactEventRecords: seq, tsc and addr as deltas against the previous
+// event of the same chunk (the DeltaBase), other fields only as wide as
+// their value needs. Deltas restart from zero at every chunk, so each chunk
+// decodes on its own (readers may resume at any chunk); a chunk that does
+// not start at the beginning of its thread's buffer opens with a
+// DeltaBaseRecord. The codec is recorder/spool_compact.h; readers present a
+// compact record as the EventRecord it encodes.
 //
 // The first chunk of a file holds the ProcessRecord (first record), a
 // ModuleRecord per object loaded at that moment, then the image's
@@ -41,11 +50,15 @@ namespace atr::spool {
 
 inline constexpr char kControlFileName[] = "control";
 inline constexpr char kSpoolSuffix[] = ".spool";
-inline constexpr uint32_t kSpoolVersion = 1;
+// 1: every event a 56-byte EventRecord. 2: CompactEventRecord and
+// DeltaBaseRecord; the version is in every ProcessRecord's header.
+inline constexpr uint32_t kSpoolVersion = 2;
+static_assert(kSpoolVersion < 256, "stored in RecordHeader::op");
 
 // Environment variables the preload library reads.
 inline constexpr char kEnvSpoolDir[] = "ATR_SPOOL_DIR";   // required to record
-inline constexpr char kEnvUnwind[] = "ATR_UNWIND";        // libunwind|fp|none
+// table|libunwind|fp|none; table (the DWARF-table unwinder) is the default.
+inline constexpr char kEnvUnwind[] = "ATR_UNWIND";
 inline constexpr char kEnvMaxDepth[] = "ATR_MAX_DEPTH";   // frames, default 64
 inline constexpr char kEnvFreeStacks[] = "ATR_FREE_STACKS";  // "0" disables
 // "1": record function enter/exit of -finstrument-functions code (kFuncEnter
@@ -89,9 +102,16 @@ enum class RecordType : uint8_t {
   kLost = 6,
 };
 
+// Wire-only record types, outside RecordType: SpoolFileReader decodes them
+// away (a compact event is presented as a kEvent, a delta base is consumed),
+// so consumers' switches over RecordType never meet them.
+inline constexpr uint8_t kCompactEventType = 7;
+inline constexpr uint8_t kDeltaBaseType = 8;
+
 struct RecordHeader {
   RecordType type;
-  uint8_t op;       // EventRecord: an atr::Op code; else 0
+  uint8_t op;       // EventRecord, CompactEventRecord: an atr::Op code;
+                    // ProcessRecord: kSpoolVersion; else 0
   uint16_t bytes;   // whole record size, header included, multiple of 8
 };
 static_assert(sizeof(RecordHeader) == 4);
@@ -109,9 +129,8 @@ static_assert(sizeof(RecordHeader) == 4);
 //                          caller), size 0, stack 0 (the collector rebuilds
 //                          the path from the stream), sp_depth from the
 //                          instrumented function's own SP (its static frame
-//                          is included). They use this 56-byte record, not a
-//                          compact one: the cost is in the seq and the tsc,
-//                          not in the 7 stores (docs/benchmarks.md).
+//                          is included). Written compact (24 bytes when
+//                          consecutive functions lie within 2 GiB).
 // Events recorded from a signal handler that interrupted a hook carry
 // stack 0 (no unwinding there).
 struct EventRecord {
@@ -125,6 +144,58 @@ struct EventRecord {
   uint64_t stack;      // hash naming a StackRecord; 0 = no stack recorded
 };
 static_assert(sizeof(EventRecord) == 56);
+
+// The encoder's state within one chunk: the last event's seq and tsc, and
+// the last addr of each kind (function events, kFuncEnter/kFuncExit, and all
+// others). Zero at the start of every chunk; every event record, compact or
+// full, advances it.
+struct DeltaBase {
+  uint64_t seq;
+  uint64_t tsc;
+  uint64_t addr;  // of the last event that is not a function event
+  uint64_t fn;    // of the last function event
+};
+
+// How a compact record stores addr, size and arg: 2 bits each.
+enum CompactWidth : uint32_t {
+  kWidthZero = 0,     // the value is 0; nothing stored
+  kWidth32 = 1,       // uint32_t value
+  kWidthDelta32 = 2,  // int32_t delta: addr against DeltaBase addr/fn of its
+                      // kind, arg against this event's addr; not for size
+  kWidth64 = 3,       // uint64_t value
+};
+enum CompactFieldBits : uint32_t {
+  kCompactHasStack = 1u,  // an 8-byte stack hash follows; else stack 0
+  kCompactAddrShift = 1,  // CompactWidth of addr at bits 1-2
+  kCompactSizeShift = 3,  // ... of size at bits 3-4
+  kCompactArgShift = 5,   // ... of arg at bits 5-6; bit 7 is 0
+};
+inline constexpr uint32_t kMaxCompactDepth = (1u << 24) - 1;
+
+// One hot event, as EventRecord but with seq = base.seq + seq_delta, tsc =
+// base.tsc + tsc_delta (both deltas unsigned 32-bit), then in this order the
+// fields its bits say are present: stack (8 B), addr, size, arg (4 or 8 B
+// each, per CompactWidth); zero-padded to a multiple of 8. malloc with a
+// stack: 32 bytes; free: 32 (24 without a stack); enter/exit: 24. An event
+// that does not fit (a delta beyond 32 bits or backwards, sp_depth above
+// kMaxCompactDepth) or a rare op is written as a 56-byte EventRecord.
+struct CompactEventRecord {
+  RecordHeader h;          // type kCompactEventType, op, bytes
+  uint32_t depth_fields;   // sp_depth << 8 | CompactFieldBits/CompactWidths
+  uint32_t seq_delta;
+  uint32_t tsc_delta;
+};
+static_assert(sizeof(CompactEventRecord) == 16);
+inline constexpr uint32_t kMaxCompactBytes = sizeof(CompactEventRecord) + 8 * 4;
+
+// Sets the DeltaBase: opens a chunk that starts in the middle of a thread's
+// buffer (written by another thread's crash, exec or exit flush).
+struct DeltaBaseRecord {
+  RecordHeader h;          // type kDeltaBaseType, op 0, 40 bytes
+  uint32_t reserved;       // 0
+  DeltaBase base;
+};
+static_assert(sizeof(DeltaBaseRecord) == 40);
 
 // A call stack, first seen by this thread. pcs are return addresses,
 // innermost first, with the interposition frames already removed. The same

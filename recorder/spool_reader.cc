@@ -36,6 +36,21 @@ absl::Status ValidateRecord(const uint8_t* p, uint32_t bytes, uint64_t off) {
         static_cast<int>(h.type), bytes, why));
   };
   const uint8_t* end = p + bytes;
+  auto wire_type = static_cast<uint8_t>(h.type);
+  if (wire_type == kCompactEventType) {
+    CompactEventRecord c;
+    if (bytes < sizeof(c)) return bad("compact event too short");
+    memcpy(&c, p, sizeof(c));
+    if (h.op == 0) return bad("event without op code");
+    uint32_t want = CompactRecordBytes(c.depth_fields);
+    if (want == 0) return bad("compact event field bits");
+    if (bytes != want) return bad("compact event size vs field bits");
+    return absl::OkStatus();
+  }
+  if (wire_type == kDeltaBaseType) {
+    if (bytes != sizeof(DeltaBaseRecord)) return bad("delta base record size");
+    return absl::OkStatus();
+  }
   switch (h.type) {
     case RecordType::kEvent:
       if (bytes != sizeof(EventRecord)) return bad("event record size");
@@ -58,6 +73,12 @@ absl::Status ValidateRecord(const uint8_t* p, uint32_t bytes, uint64_t off) {
       return absl::OkStatus();
     case RecordType::kProcess: {
       if (bytes < sizeof(ProcessRecord)) return bad("process record too short");
+      if (h.op != kSpoolVersion) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "spool record at byte offset %d was written in spool format version %d; this atr "
+            "reads version %d (record with the atr that reads the spool)",
+            off, h.op == 0 ? 1 : h.op, kSpoolVersion));  // version 1 left op 0
+      }
       const auto& pr = *reinterpret_cast<const ProcessRecord*>(p);
       const uint8_t* s = p + sizeof(ProcessRecord);
       uint64_t strings = 2ull + pr.argc;

@@ -1,4 +1,6 @@
 // Reading spool files (recorder/spool_format.h): chunks, then typed records.
+// Compact events are decoded on the way: iteration presents every event as
+// a kEvent with its EventRecord, and never yields a DeltaBaseRecord.
 //
 // A reader follows one <pid>.<n>.spool file, possibly while its process is
 // still writing it: NextChunk() returns false when no further *complete*
@@ -32,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "recorder/spool_compact.h"
 #include "recorder/spool_format.h"
 
 namespace atr {
@@ -49,17 +52,24 @@ struct ProcessStrings {
 // buffer: valid until the reader's next NextChunk().
 class SpoolRecord {
  public:
-  SpoolRecord(const uint8_t* data, uint64_t file_offset, const spool::ChunkHeader* chunk)
-      : data_(data), offset_(file_offset), chunk_(chunk) {}
+  // `event`: the decoded event when data holds one (either form).
+  SpoolRecord(const uint8_t* data, uint64_t file_offset, const spool::ChunkHeader* chunk,
+              const spool::EventRecord& event)
+      : data_(data), offset_(file_offset), chunk_(chunk), event_(event) {}
 
-  spool::RecordType type() const { return header().type; }
+  // kEvent for both event forms; header() and bytes() show the stored form.
+  spool::RecordType type() const {
+    spool::RecordType t = header().type;
+    return static_cast<uint8_t>(t) == spool::kCompactEventType ? spool::RecordType::kEvent : t;
+  }
   const spool::RecordHeader& header() const { return As<spool::RecordHeader>(); }
   uint64_t file_offset() const { return offset_; }
   absl::Span<const uint8_t> bytes() const { return {data_, header().bytes}; }
   uint32_t chunk_pid() const { return chunk_->pid; }
   uint32_t chunk_tid() const { return chunk_->tid; }
 
-  const spool::EventRecord& event() const { return As<spool::EventRecord>(); }
+  // Decoded: a compact record's fields filled in, h.type kEvent, 56 bytes.
+  const spool::EventRecord& event() const { return event_; }
   const spool::ThreadRecord& thread() const { return As<spool::ThreadRecord>(); }
   const spool::LostRecord& lost() const { return As<spool::LostRecord>(); }
   const spool::StackRecord& stack() const { return As<spool::StackRecord>(); }
@@ -77,6 +87,7 @@ class SpoolRecord {
   const uint8_t* data_;
   uint64_t offset_;
   const spool::ChunkHeader* chunk_;
+  spool::EventRecord event_;
 };
 
 // A validated chunk. payload points into the reader's buffer and stays valid
@@ -86,34 +97,58 @@ struct SpoolChunk {
   spool::ChunkHeader header = {};
   absl::Span<const uint8_t> payload;
 
+  // Walks the records in order, carrying the chunk's DeltaBase (zero at
+  // its start) to decode compact events.
   class Iterator {
    public:
-    Iterator(const uint8_t* p, uint64_t off, const spool::ChunkHeader* h)
-        : p_(p), off_(off), h_(h) {}
-    SpoolRecord operator*() const { return SpoolRecord(p_, off_, h_); }
+    Iterator(const uint8_t* p, const uint8_t* end, uint64_t off, const spool::ChunkHeader* h)
+        : p_(p), end_(end), off_(off), h_(h) {
+      Settle();
+    }
+    SpoolRecord operator*() const { return SpoolRecord(p_, off_, h_, event_); }
     Iterator& operator++() {
-      uint16_t n = reinterpret_cast<const spool::RecordHeader*>(p_)->bytes;
-      p_ += n;
-      off_ += n;
+      Step();
+      Settle();
       return *this;
     }
     bool operator!=(const Iterator& o) const { return p_ != o.p_; }
     bool operator==(const Iterator& o) const { return p_ == o.p_; }
 
    private:
+    void Step() {
+      uint16_t n = reinterpret_cast<const spool::RecordHeader*>(p_)->bytes;
+      p_ += n;
+      off_ += n;
+    }
+    // Applies the record at p_ to base_ (decoding an event into event_);
+    // DeltaBaseRecords are consumed here, never yielded.
+    void Settle() {
+      while (p_ != end_) {
+        spool::ApplyRecord(base_, p_, &event_);
+        if (static_cast<uint8_t>(reinterpret_cast<const spool::RecordHeader*>(p_)->type) !=
+            spool::kDeltaBaseType) {
+          return;
+        }
+        Step();
+      }
+    }
     const uint8_t* p_;
+    const uint8_t* end_;
     uint64_t off_;
     const spool::ChunkHeader* h_;
+    spool::DeltaBase base_ = {};
+    spool::EventRecord event_ = {};
   };
   struct Records {
     const SpoolChunk* chunk;
     Iterator begin() const {
-      return {chunk->payload.data(), chunk->file_offset + sizeof(spool::ChunkHeader),
+      const uint8_t* end = chunk->payload.data() + chunk->payload.size();
+      return {chunk->payload.data(), end, chunk->file_offset + sizeof(spool::ChunkHeader),
               &chunk->header};
     }
     Iterator end() const {
-      return {chunk->payload.data() + chunk->payload.size(),
-              chunk->file_offset + sizeof(spool::ChunkHeader) + chunk->payload.size(),
+      const uint8_t* end = chunk->payload.data() + chunk->payload.size();
+      return {end, end, chunk->file_offset + sizeof(spool::ChunkHeader) + chunk->payload.size(),
               &chunk->header};
     }
   };

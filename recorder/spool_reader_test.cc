@@ -53,6 +53,7 @@ TEST_F(SpoolReaderTest, EveryRecordTypeRoundTrips) {
   ChunkBuilder b(123, 124);
   spool::ProcessRecord pr = {};
   pr.h.type = spool::RecordType::kProcess;
+  pr.h.op = static_cast<uint8_t>(spool::kSpoolVersion);
   pr.ppid = 1;
   pr.tsc = 1000;
   pr.mono_ns = 2000;
@@ -297,6 +298,182 @@ TEST_F(SpoolReaderTest, ManyChunksAcrossBufferRefills) {
   EXPECT_TRUE(reader.IncompleteTail().ok());
   SpoolFileReader moved = std::move(reader);
   EXPECT_EQ(moved.offset(), std::filesystem::file_size(path_));
+}
+
+spool::EventRecord Ev(Op op, uint64_t seq, uint64_t tsc, uint64_t addr, uint64_t size,
+                      uint64_t arg, uint64_t stack, uint32_t sp_depth = 4096) {
+  spool::EventRecord e = {};
+  e.h = {spool::RecordType::kEvent, static_cast<uint8_t>(op), sizeof(e)};
+  e.sp_depth = sp_depth;
+  e.seq = seq;
+  e.tsc = tsc;
+  e.addr = addr;
+  e.size = size;
+  e.arg = arg;
+  e.stack = stack;
+  return e;
+}
+
+void ExpectSameEvent(const spool::EventRecord& got, const spool::EventRecord& want) {
+  EXPECT_EQ(got.h.type, spool::RecordType::kEvent);
+  EXPECT_EQ(got.h.op, want.h.op) << "seq " << want.seq;
+  EXPECT_EQ(got.h.bytes, sizeof(spool::EventRecord));
+  EXPECT_EQ(got.sp_depth, want.sp_depth) << "seq " << want.seq;
+  EXPECT_EQ(got.seq, want.seq);
+  EXPECT_EQ(got.tsc, want.tsc) << "seq " << want.seq;
+  EXPECT_EQ(got.addr, want.addr) << "seq " << want.seq;
+  EXPECT_EQ(got.size, want.size) << "seq " << want.seq;
+  EXPECT_EQ(got.arg, want.arg) << "seq " << want.seq;
+  EXPECT_EQ(got.stack, want.stack) << "seq " << want.seq;
+}
+
+// Every event the reader yields, in file order.
+std::vector<spool::EventRecord> ReadEvents(SpoolFileReader& reader) {
+  std::vector<spool::EventRecord> out;
+  for (;;) {
+    auto chunk = reader.NextChunk();
+    EXPECT_TRUE(chunk.ok()) << chunk.status();
+    if (!chunk.ok() || !chunk->has_value()) break;
+    for (const SpoolRecord& r : (*chunk)->records()) {
+      EXPECT_EQ(r.type(), spool::RecordType::kEvent);
+      out.push_back(r.event());
+    }
+  }
+  return out;
+}
+
+TEST_F(SpoolReaderTest, CompactEventsRoundTripIncludingEveryEscape) {
+  constexpr uint64_t kHeap = 0x5555'5555'0000ull, kCode = 0x7f00'0000'1000ull;
+  constexpr uint64_t kTsc = 0x1234'5678'9abcull;
+  struct Case {
+    spool::EventRecord e;
+    uint32_t bytes;  // as written
+  };
+  std::vector<Case> cases = {
+      // The first event of a chunk: tsc against 0 does not fit.
+      {Ev(Op::kMalloc, 10, kTsc, kHeap, 64, 0, 0xAAAA), 56},
+      {Ev(Op::kMalloc, 12, kTsc + 90, kHeap + 0x50, 64, 0, 0xAAAA), 32},
+      {Ev(Op::kFree, 13, kTsc + 100, kHeap, 0, 0, 0xBBBB), 32},
+      {Ev(Op::kFree, 14, kTsc + 110, kHeap + 0x50, 0, 0, 0), 24},
+      {Ev(Op::kFree, 15, kTsc + 111, 0, 0, 0, 0), 16},  // free(nullptr)
+      // Huge size: 64-bit; the addr still a delta.
+      {Ev(Op::kMalloc, 16, kTsc + 120, kHeap - 0x1000, 5ull << 32, 0, 0xAAAA), 40},
+      // calloc: arg = nmemb (32-bit); realloc: arg = old pointer (delta).
+      {Ev(Op::kCalloc, 17, kTsc + 130, kHeap + 0x100, 40, 10, 0xAAAA), 40},
+      {Ev(Op::kRealloc, 18, kTsc + 140, kHeap + 0x200, 80, kHeap + 0x100, 0xAAAA), 40},
+      // An arg far from addr and above 32 bits: 64-bit.
+      {Ev(Op::kPosixMemalign, 19, kTsc + 150, kHeap + 0x300, 8, 1ull << 40, 0xAAAA), 40},
+      // Function events: addr against the last function, arg near addr.
+      {Ev(Op::kFuncEnter, 20, kTsc + 160, kCode, 0, kCode - 0x200, 0), 32},
+      {Ev(Op::kFuncEnter, 21, kTsc + 161, kCode + 0x4000, 0, kCode + 0x10, 0), 24},
+      {Ev(Op::kFuncExit, 22, kTsc + 162, kCode + 0x4000, 0, kCode + 0x10, 0), 24},
+      // Memory events still delta against the last memory addr.
+      {Ev(Op::kNew, 23, kTsc + 170, kHeap + 0x400, 24, 0, 0xCCCC), 32},
+      // A seq gap beyond 32 bits; then deltas continue from it.
+      {Ev(Op::kDelete, (1ull << 33) + 30, kTsc + 180, kHeap + 0x400, 0, 0, 0), 56},
+      {Ev(Op::kDelete, (1ull << 33) + 31, kTsc + 181, kHeap + 0x200, 0, 0, 0), 24},
+      // A tsc jump beyond 32 bits, and a tsc going backwards (migration).
+      {Ev(Op::kMalloc, (1ull << 33) + 32, kTsc + (1ull << 33), kHeap, 1, 0, 0), 56},
+      {Ev(Op::kMalloc, (1ull << 33) + 33, kTsc + 7, kHeap + 8, 1, 0, 0), 56},
+      // A seq going backwards (a signal handler's event drained late).
+      {Ev(Op::kFree, (1ull << 33) + 20, kTsc + 8, kHeap + 8, 0, 0, 0), 56},
+      // sp_depth beyond 24 bits; a rare op.
+      {Ev(Op::kMalloc, (1ull << 33) + 34, kTsc + 9, kHeap, 1, 0, 0, 1u << 24), 56},
+      {Ev(Op::kMmap, (1ull << 33) + 35, kTsc + 10, kHeap, 4096, 0, 0), 56},
+      {Ev(Op::kFree, (1ull << 33) + 36, kTsc + 11, kHeap, 0, 0, 0, (1u << 24) - 1), 24},
+  };
+  // Chunk 1: the first half; chunk 2: the rest, opened with a DeltaBase as
+  // when another thread flushed the first half out of the same buffer.
+  size_t half = cases.size() / 2;
+  ChunkBuilder a(123, 124);
+  for (size_t i = 0; i < half; ++i) {
+    EXPECT_EQ(a.AddEncodedEvent(cases[i].e), cases[i].bytes) << "case " << i;
+  }
+  ChunkBuilder b(123, 124);
+  b.AddDeltaBase(a.base());
+  for (size_t i = half; i < cases.size(); ++i) {
+    EXPECT_EQ(b.AddEncodedEvent(cases[i].e), cases[i].bytes) << "case " << i;
+  }
+  // Chunk 3: deltas restart; the same events decode on their own.
+  ChunkBuilder c(123, 124);
+  for (const Case& k : cases) c.AddEncodedEvent(k.e);
+  std::vector<uint8_t> first = a.Build();
+  Append(first);
+  Append(b.Build());
+  Append(c.Build());
+
+  SpoolFileReader reader = Open();
+  std::vector<spool::EventRecord> got = ReadEvents(reader);
+  ASSERT_EQ(got.size(), 2 * cases.size());
+  for (size_t i = 0; i < got.size(); ++i) ExpectSameEvent(got[i], cases[i % cases.size()].e);
+  EXPECT_TRUE(reader.IncompleteTail().ok());
+
+  // A resumed reader starting at chunk 2 needs nothing before it.
+  SpoolFileReader resumed = Open();
+  resumed.SkipTo(first.size());
+  got = ReadEvents(resumed);
+  ASSERT_EQ(got.size(), 2 * cases.size() - half);
+  for (size_t i = 0; i < got.size(); ++i) {
+    ExpectSameEvent(got[i], cases[(half + i) % cases.size()].e);
+  }
+}
+
+TEST_F(SpoolReaderTest, CompactEventsShrinkTheHotPath) {
+  // What a malloc/free loop writes: 32 bytes per event with stacks, against
+  // 56 in spool format version 1; enter/exit pairs 24.
+  ChunkBuilder a(1, 1);
+  uint64_t bytes = 0, seq = 100, tsc = 1u << 20;
+  a.AddEncodedEvent(Ev(Op::kMalloc, seq, tsc, 0x10000, 16, 0, 7));
+  for (int i = 0; i < 1000; ++i) {
+    uint64_t addr = 0x10000 + 32 * (i % 50);
+    bytes += a.AddEncodedEvent(Ev(Op::kMalloc, ++seq, tsc += 40, addr, 16 + i % 7, 0, 7));
+    bytes += a.AddEncodedEvent(Ev(Op::kFree, ++seq, tsc += 30, addr, 0, 0, 9));
+    bytes += a.AddEncodedEvent(Ev(Op::kFuncEnter, ++seq, tsc += 5, 0x401000 + i, 0, 0x402000, 0));
+    bytes += a.AddEncodedEvent(Ev(Op::kFuncExit, ++seq, tsc += 5, 0x401000 + i, 0, 0x402000, 0));
+  }
+  EXPECT_EQ(bytes, 1000u * (32 + 32 + 24 + 24));
+}
+
+TEST_F(SpoolReaderTest, MalformedCompactRecordsAreRejected) {
+  auto validate = [](ChunkBuilder& a) {
+    std::vector<uint8_t> c = a.Build();
+    return ValidateSpoolChunk(*reinterpret_cast<spool::ChunkHeader*>(c.data()),
+                              {c.data() + 16, c.size() - 16}, 0);
+  };
+  {
+    ChunkBuilder a(1, 1);
+    a.AddEncodedEvent(Ev(Op::kMalloc, 1, 2, 0x1000, 8, 0, 0));
+    reinterpret_cast<spool::CompactEventRecord*>(a.records().data())->depth_fields |= 0x80;
+    EXPECT_THAT(validate(a).message(), HasSubstr("field bits"));
+  }
+  {
+    ChunkBuilder a(1, 1);
+    a.AddEncodedEvent(Ev(Op::kMalloc, 1, 2, 0x1000, 8, 0, 0));
+    // Claims a stack hash the record has no room for.
+    reinterpret_cast<spool::CompactEventRecord*>(a.records().data())->depth_fields |=
+        spool::kCompactHasStack;
+    EXPECT_THAT(validate(a).message(), HasSubstr("size vs field bits"));
+  }
+  {
+    ChunkBuilder a(1, 1);
+    spool::DeltaBaseRecord d = {};
+    d.h.type = static_cast<spool::RecordType>(spool::kDeltaBaseType);
+    a.Add(d, "12345678");
+    EXPECT_THAT(validate(a).message(), HasSubstr("delta base record size"));
+  }
+}
+
+TEST_F(SpoolReaderTest, OtherSpoolFormatVersionsAreRejectedClearly) {
+  ChunkBuilder a(1, 1);
+  a.AddProcess(1, {"/bin/prog", "/", "prog"}, 1000, 5'000'000, 1'000'000'000);
+  reinterpret_cast<spool::RecordHeader*>(a.records().data())->op = 0;  // as version 1 wrote
+  Append(a.Build());
+  SpoolFileReader reader = Open();
+  auto chunk = reader.NextChunk();
+  ASSERT_FALSE(chunk.ok());
+  EXPECT_EQ(chunk.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(chunk.status().message(), HasSubstr("spool format version 1; this atr reads version " +
+                                                  std::to_string(spool::kSpoolVersion)));
 }
 
 TEST(SpoolReader, MissingFileIsNotFound) {

@@ -132,7 +132,7 @@ ATR_NO_INSTRUMENT inline void RecordOp(const HookScope& s, Op op, void* fn, void
   e.arg = reinterpret_cast<uintptr_t>(site);
   e.stack = 0;
   if (ATR_LIKELY(s.recording())) {
-    Append(s, &e, sizeof(e), e.tsc);
+    AppendEvent(s, e);
   } else {
     AppendSide(r, &e, sizeof(e));  // a signal handler interrupted a hook
   }

@@ -12,6 +12,9 @@
 //     out holds flush_lock, and writes [flushed, used) as one chunk.
 //   - `used` only grows between flushes, and a record below `used` is
 //     complete (release-store after the record is written).
+//   - Compact events in buf are delta-coded from the start of buf (where
+//     `delta` is zero); a chunk written from the middle of buf is opened
+//     with a DeltaBaseRecord recomputed from the records before it.
 //   - Hooks that record hold a HookScope (tls.depth == 1); every function
 //     that appends takes that scope by reference.
 #ifndef ATR_RECORDER_PRELOAD_PRELOAD_H_
@@ -58,6 +61,8 @@ struct ThreadRegion {
   ThreadRegion* next;                // global list (push-only)
   struct ShadowFrame* shadow;        // --stack-ops call stack, kept when the
                                      // region is reused (hooks_stack_ops.cc)
+  spool::DeltaBase delta;            // encoder state after buf's last record
+                                     // (owner only; zero when buf is empty)
   std::atomic<uint32_t> side_used;   // bytes reserved in side[]
   std::atomic<uint32_t> side_lost;   // events dropped (side full), unreported
   alignas(64) uint8_t side[kSideBytes];
@@ -205,6 +210,9 @@ class InternalScope {
 ThreadRegion* AcquireRegion();  // REQUIRES: InternalScope
 void Append(const HookScope& scope, const void* rec, uint32_t bytes,
             uint64_t tsc);
+// Appends an event, compact when it fits (spool_compact.h). REQUIRES:
+// recording scope.
+void AppendEvent(const HookScope& scope, const spool::EventRecord& e);
 void AppendSide(ThreadRegion* r, const void* rec, uint32_t bytes);
 void DrainSide(ThreadRegion* r);
 // Writes this thread's buffer as one chunk. REQUIRES: recording scope.

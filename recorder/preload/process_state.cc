@@ -220,6 +220,7 @@ void WriteProcessChunks() {
   auto* pr = reinterpret_cast<spool::ProcessRecord*>(rec);
   memset(pr, 0, sizeof(*pr));
   pr->h.type = spool::RecordType::kProcess;
+  pr->h.op = static_cast<uint8_t>(spool::kSpoolVersion);
   pr->ppid = static_cast<uint32_t>(getppid());
   pr->mono_ns = MonoNs(CLOCK_MONOTONIC);
   pr->tsc = ReadTsc();

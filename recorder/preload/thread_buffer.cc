@@ -6,11 +6,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <alloca.h>
 
 #include "recorder/preload/preload.h"
+#include "recorder/spool_compact.h"
 
 namespace atr::preload {
 namespace {
@@ -18,22 +20,27 @@ namespace {
 constexpr size_t kRegionBytes = (sizeof(ThreadRegion) + 4095) & ~size_t{4095};
 constexpr uint32_t kCaptureSlack = 16;  // frames of ours and libunwind's
 
-// Counts the EventRecords in [p, p + bytes): what a failed write loses.
+// Counts the events (either form) in [p, p + bytes): what a failed write
+// loses.
 uint64_t CountEvents(const uint8_t* p, uint32_t bytes) {
   uint64_t n = 0;
   uint32_t off = 0;
   while (off + sizeof(spool::RecordHeader) <= bytes) {
     const auto* h = reinterpret_cast<const spool::RecordHeader*>(p + off);
     if (h->bytes == 0) break;
-    if (h->type == spool::RecordType::kEvent) ++n;
+    if (h->type == spool::RecordType::kEvent ||
+        static_cast<uint8_t>(h->type) == spool::kCompactEventType) {
+      ++n;
+    }
     off += h->bytes;
   }
   return n;
 }
 
-bool WriteAll(const void* data, size_t bytes) {
+// One write(2)/writev(2) of a whole chunk; O_APPEND keeps it contiguous.
+bool WriteAll(const iovec* iov, int n, size_t bytes) {
   for (;;) {
-    ssize_t w = write(g.spool_fd, data, bytes);
+    ssize_t w = writev(g.spool_fd, iov, n);
     if (w == static_cast<ssize_t>(bytes)) return true;
     if (w < 0 && errno == EINTR) continue;
     // A short write leaves a truncated chunk the reader reports; never
@@ -42,18 +49,32 @@ bool WriteAll(const void* data, size_t bytes) {
   }
 }
 
-// Writes buf[from, to) of `r` as one chunk; the 16 bytes before `from` (the
-// reserve, or records already written) take the chunk header.
+// Writes buf[from, to) of `r` as one chunk. A chunk from the middle of buf
+// (after another thread's flush) opens with the DeltaBase its compact
+// records continue from, recomputed from the records before it, which
+// stay in buf untouched until the owner empties it.
 // REQUIRES: the caller holds r->flush_lock.
 void WriteRange(ThreadRegion* r, uint32_t from, uint32_t to) {
   if (to <= from) return;
-  auto* h = reinterpret_cast<spool::ChunkHeader*>(r->buf + from - kHeaderReserve);
-  h->magic = spool::ChunkHeader::kMagic;
-  h->payload_bytes = to - from;
-  h->pid = g.pid;
-  h->tid = r->tid;
+  spool::DeltaBaseRecord base;
+  base.h = {static_cast<spool::RecordType>(spool::kDeltaBaseType), 0, sizeof(base)};
+  base.reserved = 0;
+  base.base = {};
+  uint32_t base_bytes = 0;
+  if (from > kHeaderReserve) {
+    spool::EventRecord scratch;
+    for (uint32_t off = kHeaderReserve; off < from;) {
+      spool::ApplyRecord(base.base, r->buf + off, &scratch);
+      off += reinterpret_cast<const spool::RecordHeader*>(r->buf + off)->bytes;
+    }
+    base_bytes = sizeof(base);
+  }
+  spool::ChunkHeader h = {spool::ChunkHeader::kMagic, to - from + base_bytes, g.pid, r->tid};
+  iovec iov[3] = {{&h, sizeof(h)}, {&base, base_bytes}, {r->buf + from, to - from}};
   int saved = errno;
-  if (!WriteAll(h, to - from + kHeaderReserve)) CountLost(CountEvents(r->buf + from, to - from));
+  if (!WriteAll(iov, 3, sizeof(h) + base_bytes + (to - from))) {
+    CountLost(CountEvents(r->buf + from, to - from));
+  }
   errno = saved;
   r->flushed.store(to, std::memory_order_release);
 }
@@ -74,19 +95,48 @@ void FlushRegion(ThreadRegion* r) {
              r->used.load(std::memory_order_relaxed));
   r->used.store(kHeaderReserve, std::memory_order_relaxed);
   r->flushed.store(kHeaderReserve, std::memory_order_relaxed);
+  r->delta = {};
   r->flush_lock.store(0, std::memory_order_release);
 }
 
-inline void AppendRaw(ThreadRegion* r, const void* rec, uint32_t bytes, uint64_t tsc) {
+// The offset in buf where a record of up to `bytes` goes (flushing first if
+// it would not fit).
+inline uint32_t Reserve(ThreadRegion* r, uint32_t bytes, uint64_t tsc) {
   uint32_t u = r->used.load(std::memory_order_relaxed);
   if (ATR_UNLIKELY(u + bytes > kBufferBytes)) {
     FlushRegion(r);
     u = r->used.load(std::memory_order_relaxed);
   }
   if (u == r->flushed.load(std::memory_order_relaxed)) r->first_tsc = tsc;
-  memcpy(r->buf + u, rec, bytes);
-  r->used.store(u + bytes, std::memory_order_release);
+  return u;
+}
+
+inline void Commit(ThreadRegion* r, uint32_t end, uint64_t tsc) {
+  r->used.store(end, std::memory_order_release);
   if (ATR_UNLIKELY(tsc - r->first_tsc > r->flush_ticks)) FlushRegion(r);
+}
+
+inline void AppendRaw(ThreadRegion* r, const void* rec, uint32_t bytes, uint64_t tsc) {
+  uint32_t u = Reserve(r, bytes, tsc);
+  memcpy(r->buf + u, rec, bytes);
+  const auto* h = static_cast<const spool::RecordHeader*>(rec);
+  if (h->type == spool::RecordType::kEvent) {
+    spool::Advance(r->delta, *static_cast<const spool::EventRecord*>(rec));
+  }
+  Commit(r, u + bytes, tsc);
+}
+
+// Encodes straight into buf: compact when it fits, else the full record.
+inline void AppendEventRaw(ThreadRegion* r, const spool::EventRecord& e) {
+  uint32_t u = Reserve(r, sizeof(spool::EventRecord), e.tsc);
+  static_assert(spool::kMaxCompactBytes <= sizeof(spool::EventRecord));
+  uint32_t n = spool::EncodeCompact(r->delta, e, r->buf + u);
+  if (ATR_UNLIKELY(n == 0)) {
+    memcpy(r->buf + u, &e, sizeof(e));
+    spool::Advance(r->delta, e);
+    n = sizeof(e);
+  }
+  Commit(r, u + n, e.tsc);
 }
 
 void InitRegion(ThreadRegion* r, bool reused) {
@@ -96,6 +146,7 @@ void InitRegion(ThreadRegion* r, bool reused) {
   r->side_used.store(0, std::memory_order_relaxed);
   r->side_lost.store(0, std::memory_order_relaxed);
   r->first_tsc = 0;
+  r->delta = {};
   if (reused) memset(r->stack_cache, 0, sizeof(r->stack_cache));
 }
 
@@ -214,7 +265,7 @@ void HookScope::Emit(Op op, EventStamp st, uint64_t addr, uint64_t size, uint64_
   e.arg = arg;
   e.stack = stack;
   if (ATR_LIKELY(mode_ == kRecord)) {
-    AppendRaw(r, &e, sizeof(e), st.tsc);
+    AppendEventRaw(r, e);
   } else {
     AppendSide(r, &e, sizeof(e));
   }
@@ -265,6 +316,11 @@ ThreadRegion* AcquireRegion() {
 void Append(const HookScope& scope, const void* rec, uint32_t bytes, uint64_t tsc) {
   if (!scope.recording()) return;
   AppendRaw(tls.region, rec, bytes, tsc);
+}
+
+void AppendEvent(const HookScope& scope, const spool::EventRecord& e) {
+  if (!scope.recording()) return;
+  AppendEventRaw(tls.region, e);
 }
 
 void AppendSide(ThreadRegion* r, const void* rec, uint32_t bytes) {
@@ -319,7 +375,8 @@ bool WriteDirectChunk(uint8_t* records, uint32_t bytes, uint32_t tid) {
   h->pid = g.pid;
   h->tid = tid;
   int saved = errno;
-  bool ok = WriteAll(h, bytes + kHeaderReserve);
+  iovec iov = {h, bytes + kHeaderReserve};
+  bool ok = WriteAll(&iov, 1, bytes + kHeaderReserve);
   if (!ok) CountLost(CountEvents(records, bytes));
   errno = saved;
   return ok;

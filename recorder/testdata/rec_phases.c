@@ -3,7 +3,7 @@
 //
 //   rec_phases PHASES PAIRS BOUND_BYTES [KILL_AFTER]
 //
-// Each phase makes PAIRS malloc(777)/free pairs (2 * PAIRS events, ~110
+// Each phase makes PAIRS malloc(777)/free pairs (2 * PAIRS events, ~64
 // bytes of spool per pair). After each phase it polls its own spool file
 // (ATR_SPOOL_DIR/<pid>.0.spool) until the disk blocks the file holds
 // (st_blocks) fall below BOUND_BYTES, i.e. the collector committed the

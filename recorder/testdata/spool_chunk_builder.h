@@ -5,6 +5,7 @@
 //   ChunkBuilder b(/*pid=*/123, /*tid=*/123);
 //   b.AddStack(0x1234, {0x401000, 0x401100});
 //   b.AddEvent(Op::kMalloc, /*seq=*/1, /*addr=*/0x1000, /*size=*/16, 0x1234);
+//   b.AddEncodedEvent(e);  // compact when it fits, as the preload writes it
 //   std::vector<uint8_t> bytes = b.Build();  // append to a <pid>.0.spool file
 #ifndef ATR_RECORDER_TESTDATA_SPOOL_CHUNK_BUILDER_H_
 #define ATR_RECORDER_TESTDATA_SPOOL_CHUNK_BUILDER_H_
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "db/ops.h"
+#include "recorder/spool_compact.h"
 #include "recorder/spool_format.h"
 
 namespace atr::testing_spool {
@@ -30,7 +32,7 @@ class ChunkBuilder {
     uint32_t bytes = spool::RoundUp8(static_cast<uint32_t>(sizeof(T) + tail.size()));
     records_.resize(at + bytes, 0);
     std::memcpy(records_.data() + at, &rec, sizeof(T));
-    std::memcpy(records_.data() + at + sizeof(T), tail.data(), tail.size());
+    if (!tail.empty()) std::memcpy(records_.data() + at + sizeof(T), tail.data(), tail.size());
     auto* h = reinterpret_cast<spool::RecordHeader*>(records_.data() + at);
     h->bytes = static_cast<uint16_t>(bytes);
     return reinterpret_cast<T*>(records_.data() + at);
@@ -43,7 +45,33 @@ class ChunkBuilder {
     e.size = size;
     e.stack = stack;
     Add(e);
+    spool::Advance(base_, e);
   }
+  // As the preload library writes an event: compact (against the events
+  // added before in this chunk) when it fits, else a full EventRecord.
+  // Returns the bytes it took.
+  uint32_t AddEncodedEvent(const spool::EventRecord& e) {
+    uint8_t out[spool::kMaxCompactBytes];
+    uint32_t n = spool::EncodeCompact(base_, e, out);
+    if (n == 0) {
+      spool::EventRecord full = e;
+      full.h = {spool::RecordType::kEvent, e.h.op, sizeof(full)};
+      Add(full);
+      spool::Advance(base_, full);
+      return sizeof(full);
+    }
+    records_.insert(records_.end(), out, out + n);
+    return n;
+  }
+  // Opens a chunk that continues another's deltas (as a mid-buffer flush).
+  void AddDeltaBase(const spool::DeltaBase& b) {
+    spool::DeltaBaseRecord d = {};
+    d.h = {static_cast<spool::RecordType>(spool::kDeltaBaseType), 0, 0};
+    d.base = b;
+    Add(d);
+    base_ = b;
+  }
+  const spool::DeltaBase& base() const { return base_; }
   void AddStack(uint64_t hash, const std::vector<uint64_t>& pcs) {
     spool::StackRecord s = {};
     s.h = {spool::RecordType::kStack, 0, 0};
@@ -65,6 +93,7 @@ class ChunkBuilder {
                   uint64_t mono_ns, uint64_t tsc_hz) {
     spool::ProcessRecord pr = {};
     pr.h.type = spool::RecordType::kProcess;
+    pr.h.op = static_cast<uint8_t>(spool::kSpoolVersion);
     pr.ppid = ppid;
     pr.tsc = tsc;
     pr.mono_ns = mono_ns;
@@ -79,6 +108,7 @@ class ChunkBuilder {
  private:
   uint32_t pid_, tid_;
   std::vector<uint8_t> records_;
+  spool::DeltaBase base_ = {};
 };
 
 }  // namespace atr::testing_spool
