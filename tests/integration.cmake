@@ -4,6 +4,8 @@ add_library(atr_e2e_support STATIC e2e/run_command.cc)
 target_include_directories(atr_e2e_support PUBLIC ${PROJECT_SOURCE_DIR})
 # Long recordings in phases: spool reclaiming and collector-kill tests.
 atr_test_program(NAME rec_phases SRCS ${PROJECT_SOURCE_DIR}/recorder/testdata/rec_phases.c)
+# Known peak survivor and leak-in-a-loop culprits (explain_test).
+atr_test_program(NAME peak_survivor SRCS ${CMAKE_CURRENT_SOURCE_DIR}/programs/peak_survivor.c)
 atr_cc_test(NAME record_test SRCS e2e/record_test.cc
   DEPS atr_e2e_support atr::db LABELS integration)
 atr_cc_test(NAME cli_test SRCS e2e/cli_test.cc DEPS atr_e2e_support LABELS integration)
@@ -11,5 +13,5 @@ atr_cc_test(NAME explain_test SRCS e2e/explain_test.cc
   DEPS atr_e2e_support atr::db LABELS integration)
 foreach(t record_test cli_test explain_test)
   add_dependencies(${t} atr atr_preload session_server rec_crash rec_fork rec_threads rec_dlopen
-    rec_plugin rec_phases)
+    rec_plugin rec_phases peak_survivor)
 endforeach()

@@ -41,6 +41,36 @@ TEST_F(ExplainTest, FragRanksTheSessionsThatPinTokenSpansFirst) {
   EXPECT_NE(text.out.substr(culprit, 200).find("keep_session"), std::string::npos) << text.out;
 }
 
+// tests/programs/peak_survivor.c: cache_insert's entries, allocated just
+// before the peak and freed after it, are the peak survivors; scratch_parse's
+// temporaries in the same stretch die at once and are not; remember_client's
+// leak in the loop leads `atr leaks`.
+TEST(ExplainCulpritsTest, PeakSurvivorAndLeakInALoopRankFirst) {
+  TempDir dir;
+  std::string trace = dir.File("survivor.db");
+  CommandResult rec =
+      RunCommand({AtrBinary(), "record", "-q", "-o", trace, "--", ProgramPath("peak_survivor")});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+
+  CommandResult frag = RunCommand({AtrBinary(), "frag", trace, "--json"});
+  ASSERT_EQ(frag.exit_code, 0) << frag.err;
+  size_t survivors = frag.out.find("\"survivors\":[{\"site\":\"");
+  ASSERT_NE(survivors, std::string::npos) << frag.out;
+  std::string first = frag.out.substr(survivors, frag.out.find('}', survivors) - survivors);
+  EXPECT_NE(first.find("cache_insert"), std::string::npos) << first;
+  std::string all = frag.out.substr(survivors, frag.out.find(']', survivors) - survivors);
+  EXPECT_EQ(all.find("scratch_parse"), std::string::npos) << all;
+
+  CommandResult leaks = RunCommand({AtrBinary(), "leaks", trace, "--csv"});
+  ASSERT_EQ(leaks.exit_code, 0) << leaks.err;
+  std::string row = leaks.out.substr(leaks.out.find('\n') + 1);
+  row = row.substr(0, row.find('\n'));
+  // rank 1: 20000 / 50 = 400 blocks of 512 bytes.
+  EXPECT_EQ(row.rfind("1,", 0), 0u) << leaks.out;
+  EXPECT_NE(row.find(",400,204800,"), std::string::npos) << leaks.out;
+  EXPECT_NE(row.find("remember_client"), std::string::npos) << row;
+}
+
 TEST_F(ExplainTest, TopRanksTheTokenParserByCalls) {
   CommandResult r = RunCommand({AtrBinary(), "top", trace_, "--by", "calls", "--csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
