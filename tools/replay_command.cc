@@ -132,8 +132,8 @@ int RunReplay(const ReplayArgs& a) {
     }
   }
   if (a.csv) {
-    return WriteOutput(stack ? StackThreadsTable(*stack).RenderCsv() : replay::RenderReplayCsv(*run, id),
-                       "");
+    return WriteOutput(
+        stack ? StackThreadsTable(*stack).RenderCsv() : replay::RenderReplayCsv(*run, id), "");
   }
   StackViews views(&*reader);
   if (a.json) {

@@ -47,13 +47,15 @@ std::string RenderLeaksText(const LeakReport& r) {
   if (r.leaked_allocations == 0) return "No leaks: every allocation was released.\n";
   std::string out = absl::StrCat("Leaked ", FormatBytes(r.leaked_bytes), " in ",
                                  FormatCount(r.leaked_allocations),
-                                 r.leaked_allocations == 1 ? " allocation from " : " allocations from ",
+                                 r.leaked_allocations == 1 ? " allocation from "
+                                                           : " allocations from ",
                                  FormatCount(r.stacks), r.stacks == 1 ? " stack" : " stacks",
                                  "\n");
   for (size_t i = 0; i < r.groups.size(); ++i) {
     const LeakGroup& g = r.groups[i];
     absl::StrAppend(&out, "\n#", i + 1, "  ", FormatBytes(g.bytes), " in ",
-                    FormatCount(g.allocations), g.allocations == 1 ? " allocation  " : " allocations  ",
+                    FormatCount(g.allocations),
+                    g.allocations == 1 ? " allocation  " : " allocations  ",
                     g.source_site ? g.source_site->label : g.view.site_label, "\n");
     out += RenderStackText(g.view, "    ");
   }
