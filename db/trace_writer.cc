@@ -12,6 +12,7 @@
 #include "db/allocations.h"
 #include "db/batch_inserter.h"
 #include "db/json_strings.h"
+#include "db/online_pairing.h"
 #include "db/schema.h"
 #include "db/sqlite.h"
 
@@ -22,6 +23,7 @@
 namespace atr {
 
 using db_internal::BatchInserter;
+using db_internal::OnlinePairing;
 using db_internal::SqlDatabase;
 using db_internal::SqlStatement;
 
@@ -82,6 +84,10 @@ struct TraceWriter::State {
 
   BatchInserter events;
   BatchInserter stack_nodes;
+  // The allocation pass, run as events arrive (null: not kept, e.g. a
+  // reopened trace whose earlier events it never saw; Finish re-reads).
+  BatchInserter pairs;
+  std::unique_ptr<OnlinePairing> online;
   SqlStatement thread_insert;
   SqlStatement thread_update;
   SqlStatement process_upsert;
@@ -177,6 +183,11 @@ absl::StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::Create(
                               "configuring"));
   ATR_RETURN_IF_ERROR(db_internal::CreateSchema(db));
   ATR_RETURN_IF_ERROR(PrepareStatements(*state));
+  if (state->options.build_allocations) {
+    ATR_ASSIGN_OR_RETURN(state->pairs, BatchInserter::Create(db, "allocation_pairs", 2, 1u << 1,
+                                                             "writing allocations"));
+    state->online = std::make_unique<OnlinePairing>(&state->db, &state->pairs);
+  }
   ATR_RETURN_IF_ERROR(db.Exec("BEGIN", "starting a transaction"));
   std::unique_ptr<TraceWriter> w(new TraceWriter(std::move(state)));
   ATR_RETURN_IF_ERROR(w->SetMeta("atr_version", ATR_VERSION));
@@ -343,6 +354,11 @@ absl::Status TraceWriter::AddEvent(const EventRow& e) {
   row[kStack] = e.stack;
   row[kSpDepth] = e.sp_depth;
   ATR_RETURN_IF_ERROR(s.events.Commit());
+  if (s.online != nullptr) {
+    ATR_RETURN_IF_ERROR(s.online->Add({.seq = e.seq, .thread = thread, .addr = e.addr,
+                                       .size = e.size, .stack = e.stack, .pid = e.pid,
+                                       .op = e.op}));
+  }
   ++s.events_added;
   if (++s.events_since_commit >= s.options.commit_every_events &&
       !s.options.commit_on_flush_only) {
@@ -372,6 +388,7 @@ absl::Status TraceWriter::PutProcess(const ProcessRow& p) {
   st.BindOptInt64(10, p.ended_ns);
   st.BindOptInt64(11, p.exit_status);
   st.BindOptInt64(12, p.exit_signal);
+  if (s.online != nullptr) s.online->AddProcess(p.pid, p.ppid);
   return st.Run();
 }
 
@@ -527,7 +544,16 @@ absl::StatusOr<AllocationStats> TraceWriter::Finish() {
   s.finished = true;  // from here on only this function writes
 
   AllocationStats stats;
-  if (s.options.build_allocations) {
+  std::optional<AllocationStats> online_stats;
+  if (s.online != nullptr) {
+    ATR_RETURN_IF_ERROR(s.db.Exec("BEGIN", "pairing allocations"));
+    ATR_ASSIGN_OR_RETURN(online_stats, s.online->Finish(s.db));
+    ATR_RETURN_IF_ERROR(s.db.Exec("COMMIT", "pairing allocations"));
+    s.online.reset();
+  }
+  if (online_stats) {
+    stats = *online_stats;
+  } else if (s.options.build_allocations) {
     ATR_ASSIGN_OR_RETURN(stats, db_internal::BuildAllocationsOn(s.db));
   }
   ATR_RETURN_IF_ERROR(db_internal::CreateFinishIndexes(s.db));

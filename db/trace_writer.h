@@ -12,7 +12,12 @@
 //     not repeat.
 //   - Put*() are upserts by the row's key: fields left nullopt keep what an
 //     earlier Put stored, so facts can be added as they are learned.
-//   - Finish() commits, pairs allocations (BuildAllocations), builds the
+//   - Allocations are paired while events are added (db/online_pairing.h:
+//     a bounded reorder window, then the allocation pass in seq order), so
+//     Finish() only writes what that pass counted; when events came too far
+//     out of order, or the writer reopened an unfinished trace, Finish()
+//     runs the pass over the stored events instead (BuildAllocations).
+//   - Finish() commits, completes the allocation pass, builds the
 //     indexes, runs ANALYZE, sets meta complete = 1 and closes the file.
 //     Without Finish(), the destructor commits what it holds (complete = 0).
 //   - Not thread-safe: one thread drives a writer.
@@ -46,7 +51,7 @@ namespace atr {
 struct TraceWriterOptions {
   bool overwrite = false;                  // replace an existing file at the path
   int64_t commit_every_events = 1 << 16;   // events per transaction (bounds SIGKILL loss)
-  bool build_allocations = true;           // Finish() runs BuildAllocations
+  bool build_allocations = true;           // pair allocations (online, or in Finish())
   int cache_mib = 64;                      // SQLite page cache; a transaction bigger
                                            // than this spills to the file early
   // true: Flush() and Finish() are the only commits (commit_every_events is
@@ -114,7 +119,7 @@ class TraceWriter {
   // loses nothing added before the call.
   absl::Status Flush();
 
-  // Flush, BuildAllocations, indexes, ANALYZE, complete = 1, close. Any
+  // Flush, allocation pass results, indexes, ANALYZE, complete = 1, close. Any
   // later call fails with FAILED_PRECONDITION.
   [[nodiscard]] absl::StatusOr<AllocationStats> Finish();
 
