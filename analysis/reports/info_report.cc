@@ -158,10 +158,15 @@ std::string RenderInfoCsv(const TraceInfo& i) {
   for (const std::string& a : i.argv) argv.String(a);
   argv.EndArray();
   auto opt = [](const std::optional<int32_t>& v) { return v ? Cell::Int(*v) : Cell::Null(); };
-  const std::pair<const char*, Cell> fields[] = {
+  struct Field {
+    const char* name;
+    Cell cell;
+    Column::Kind kind = Column::kText;  // kBool: true/false, like every CSV report
+  };
+  const Field fields[] = {
       {"trace", Cell::Text(i.path)},
-      {"complete", Cell::Int(i.complete)},
-      {"recording_complete", Cell::Int(i.recording_complete)},
+      {"complete", Cell::Bool(i.complete), Column::kBool},
+      {"recording_complete", Cell::Bool(i.recording_complete), Column::kBool},
       {"argv", Cell::Text(argv.str())},
       {"start_time_utc", Cell::Text(i.start_time_utc)},
       {"duration_ns", Cell::Int(i.duration_ns)},
@@ -185,9 +190,9 @@ std::string RenderInfoCsv(const TraceInfo& i) {
   };
   std::vector<Column> columns;
   std::vector<Cell> row;
-  for (const auto& [name, cell] : fields) {
-    columns.push_back({name, Column::kText});
-    row.push_back(cell);
+  for (const Field& f : fields) {
+    columns.push_back({f.name, f.kind});
+    row.push_back(f.cell);
   }
   ReportTable t(std::move(columns));
   t.AddRow(std::move(row));

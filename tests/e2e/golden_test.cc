@@ -315,6 +315,7 @@ TempDir* GoldenTest::dir_ = nullptr;
 TEST_F(GoldenTest, Info) {
   ExpectGolden("info.txt", {"info", "golden.db"});
   ExpectGolden("info.json", {"info", "golden.db", "--json"});
+  ExpectGolden("info.csv", {"info", "golden.db", "--csv"});
 }
 
 TEST_F(GoldenTest, Leaks) {
