@@ -116,8 +116,11 @@ void WriteStackJson(JsonWriter& j, const StackView& v) {
   for (const StackLine& l : v.lines) {
     j.BeginObject();
     j.Key("function").String(l.function);
-    j.Key("file").String(l.file);
-    j.Key("line").Int(l.line);
+    // Unknown is null, not "" or 0, so a consumer cannot take it for a value.
+    j.Key("file");
+    l.file.empty() ? j.Null() : j.String(l.file);
+    j.Key("line");
+    l.line == 0 ? j.Null() : j.Int(l.line);
     j.Key("module").String(l.module);
     j.Key("offset").Uint(l.rel_pc);
     j.Key("inlined").Bool(l.inlined);

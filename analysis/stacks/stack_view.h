@@ -60,7 +60,8 @@ class StackViews {
 // "function file:line" for a line, shortening the file to its last two
 // path components so tables stay narrow.
 std::string LineLabel(const StackLine& l);
-// Writes a stack as a JSON array of frame objects (fields in docs/queries.md).
+// Writes a stack as a JSON array of frame objects (fields in docs/queries.md);
+// an unknown file or line is null.
 void WriteStackJson(JsonWriter& j, const StackView& v);
 // Text rendering, one frame per line, indented.
 std::string RenderStackText(const StackView& v, const std::string& indent);
