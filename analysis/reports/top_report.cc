@@ -1,5 +1,7 @@
 #include "analysis/reports/top_report.h"
 
+#include <algorithm>
+
 #include "analysis/reports/site_groups.h"
 #include "db/query.h"
 
@@ -18,7 +20,17 @@ absl::StatusOr<std::vector<SiteGroup>> TopSites(TraceReader& reader, TopMetric b
     if (!s.ok()) return s;
   }
   if (!q->status().ok()) return q->status();
-  return groups.SortedBy(static_cast<size_t>(by));
+  const size_t m = static_cast<size_t>(by);
+  constexpr size_t kBytes = static_cast<size_t>(TopMetric::kBytes);
+  // A tie in the ranked metric (common with --by calls) goes to the site
+  // that allocated more bytes; SortedBy's name order, kept by the stable
+  // sort, settles the rest so the order is total.
+  std::vector<SiteGroup> sites = groups.SortedBy(m);
+  std::stable_sort(sites.begin(), sites.end(), [m](const SiteGroup& a, const SiteGroup& b) {
+    if (a.sums[m] != b.sums[m]) return a.sums[m] > b.sums[m];
+    return a.sums[kBytes] > b.sums[kBytes];
+  });
+  return sites;
 }
 
 absl::StatusOr<ReportTable> ComputeTop(TraceReader& reader, const TopOptions& options) {
