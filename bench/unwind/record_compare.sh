@@ -10,7 +10,9 @@
 #   bash bench/unwind/record_compare.sh BUILD_DIR ATR_BINARY [rounds, default 3]
 # BUILD_DIR must hold lib/libatr_preload.so, bench/libatr_bench_exit_stamp.so
 # and bench/atr-bench-alloc-heavy (targets atr_preload atr_bench_exit_stamp
-# atr-bench-alloc-heavy).
+# atr-bench-alloc-heavy). UNWIND_BEFORE_PRELOAD (a copy of an older
+# libatr_preload.so) adds the mode "before": its table unwinder under the
+# same atr binary, alternated with the others in every round.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 atr=$2
@@ -30,6 +32,8 @@ run_mode() {  # mode -> "cpu_s wall_s" of the target process
     native) ATR_BENCH_STAMP=$stamps LD_PRELOAD=$stamp_lib "$prog" >/dev/null ;;
     heaptrack) ATR_BENCH_STAMP=$stamps LD_PRELOAD=$stamp_lib heaptrack -o "$work/ht" "$prog" \
       >/dev/null 2>&1 ;;
+    before) ATR_BENCH_STAMP=$stamps LD_PRELOAD=$stamp_lib ATR_PRELOAD=$UNWIND_BEFORE_PRELOAD \
+      "$atr" record -q --force -o "$work/t.db" -- env ATR_UNWIND=table "$prog" >/dev/null ;;
     *) ATR_BENCH_STAMP=$stamps LD_PRELOAD=$stamp_lib ATR_PRELOAD=$build/lib/libatr_preload.so \
       "$atr" record -q --force -o "$work/t.db" -- env ATR_UNWIND="$m" "$prog" >/dev/null ;;
   esac
@@ -37,4 +41,6 @@ run_mode() {  # mode -> "cpu_s wall_s" of the target process
   awk -v t0="$t0" '{printf "%.3f %.3f\n", $3 / 1e9, ($2 - t0) / 1e9}' <<<"$line"
 }
 
-rounds_table "$rounds" "target cpu s" "target wall s" native heaptrack libunwind table
+modes=(native heaptrack libunwind table)
+[[ -n ${UNWIND_BEFORE_PRELOAD:-} ]] && modes+=(before)
+rounds_table "$rounds" "target cpu s" "target wall s" "${modes[@]}"

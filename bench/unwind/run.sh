@@ -5,7 +5,9 @@
 # prints the median CPU and wall ns per pair over the rounds.
 #
 #   bash bench/unwind/run.sh [build dir, default build] [rounds, default 5]
-# Environment: UNWIND_BENCH_PAIRS (default 1000000), UNWIND_BENCH_DEPTH (13).
+# Environment: UNWIND_BENCH_PAIRS (default 1000000), UNWIND_BENCH_DEPTH (13),
+# UNWIND_BEFORE_PRELOAD (a copy of an older libatr_preload.so: adds the mode
+# "before", its table unwinder, alternated with the others in every round).
 set -euo pipefail
 build=${1:-build}
 rounds=${2:-5}
@@ -25,9 +27,14 @@ run_mode() {  # prints "<cpu ns> <wall ns>" per pair
   rm -rf "${spool:?}"/*
   if [[ $1 == native ]]; then
     out=$("$prog" "$pairs" "$depth")
+  elif [[ $1 == before ]]; then
+    out=$(LD_PRELOAD=$UNWIND_BEFORE_PRELOAD ATR_SPOOL_DIR=$spool ATR_UNWIND=table "$prog" "$pairs" \
+      "$depth")
   else
     out=$(LD_PRELOAD=$preload ATR_SPOOL_DIR=$spool ATR_UNWIND=$1 "$prog" "$pairs" "$depth")
   fi
   echo "${out#* } ${out% *}"
 }
-rounds_table "$rounds" "cpu ns/pair" "wall ns/pair" native none fp libunwind table
+modes=(native none fp libunwind table)
+[[ -n ${UNWIND_BEFORE_PRELOAD:-} ]] && modes+=(before)
+rounds_table "$rounds" "cpu ns/pair" "wall ns/pair" "${modes[@]}"

@@ -4,8 +4,10 @@
 // the libc heap), linked into a push-only global list so crash, exec and
 // exit paths can flush every thread's records. A region holds the thread's
 // 64 KiB chunk buffer, a small side buffer for events recorded from signal
-// handlers that interrupt a hook, and the direct-mapped cache of stack hashes
-// this thread already sent.
+// handlers that interrupt a hook, the direct-mapped cache of stack hashes
+// this thread already sent, and the table walk's memo of the thread's last
+// stack (unwind/walk_memo.h; its pages are touched only as deep as the
+// stacks go).
 //
 // Invariants:
 //   - Only the owning thread appends to a region's buffer; anyone writing it
@@ -28,6 +30,7 @@
 #include <cstdint>
 
 #include "db/ops.h"
+#include "recorder/preload/unwind/walk_memo.h"
 #include "recorder/spool_format.h"
 
 #define ATR_EXPORT extern "C" __attribute__((visibility("default")))
@@ -44,6 +47,8 @@ inline constexpr uint32_t kHeaderReserve = sizeof(spool::ChunkHeader);
 inline constexpr uint32_t kSideBytes = 4096;          // signal-handler events
 inline constexpr uint32_t kStackCacheEntries = 4096;  // hashes sent, per thread
 inline constexpr uint32_t kMaxDepthLimit = 512;       // cap on ATR_MAX_DEPTH
+inline constexpr uint32_t kCaptureSlack = 16;  // frames of ours and libunwind's
+inline constexpr uint32_t kMemoFrames = kMaxDepthLimit + kCaptureSlack;
 inline constexpr uint64_t kLiveWord = 0x4154524C49564531ull;  // "1EVILRTA"
 
 enum class RegionState : uint32_t { kFree = 0, kActive = 1, kRetired = 2 };
@@ -67,7 +72,9 @@ struct ThreadRegion {
   std::atomic<uint32_t> side_lost;   // events dropped (side full), unreported
   alignas(64) uint8_t side[kSideBytes];
   uint64_t stack_cache[kStackCacheEntries];
+  unwind::WalkMemo walk_memo;  // owner only; set up by InitRegion
   alignas(64) uint8_t buf[kBufferBytes];
+  unwind::MemoFrame memo_frames[2][kMemoFrames];
 };
 
 // Trivially constructible, initial-exec TLS: no TLS wrapper calls, no
@@ -233,9 +240,13 @@ void SetWriteThroughAll();
 
 // ---- stacks (stack_capture.cc)
 void InitUnwinderForThread();  // REQUIRES: InternalScope
-// Fills pcs (innermost first, interposition frames dropped); returns depth.
-uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r);
-uint64_t HashStack(const uint64_t* pcs, uint32_t depth);
+// Captures the caller's stack into pcs (room for max + kCaptureSlack
+// entries): the stack is pcs[*first, *first + depth), innermost first,
+// interposition frames dropped; *hash is its id (unwind/stack_hash.h) when
+// depth > 0. Returns depth. REQUIRES: a recording HookScope (the table
+// walk's memo in r is the owner's).
+uint32_t CaptureStack(uint64_t* pcs, uint32_t max, ThreadRegion* r, uint64_t* hash,
+                      uint32_t* first);
 // The table unwinder's view of the loaded modules (modules.cc calls these
 // under its lock, for objects it adds to or drops from its table).
 void NoteModuleLoaded(const ::dl_phdr_info* info, uint64_t lo, uint64_t hi);

@@ -1,7 +1,9 @@
 // Call-stack capture for events: the table-driven walk (default;
-// recorder/preload/unwind/, libunwind for the events it cannot describe),
-// libunwind's unw_backtrace, a frame-pointer walk, or nothing; then the frames of
-// this library (and of the unwinder itself) are dropped from the top.
+// recorder/preload/unwind/, remembering the thread's last walk, libunwind for
+// the events it cannot describe), libunwind's unw_backtrace, a frame-pointer
+// walk, or nothing; then the frames of this library (and of the unwinder
+// itself) are dropped from the top, and the stack's id is computed (from the
+// walk memo's partial sums for the frames a table walk re-used).
 #include <link.h>
 #include <string.h>
 
@@ -9,13 +11,13 @@
 
 #include "recorder/preload/preload.h"
 #include "recorder/preload/unwind/loaded_modules.h"
+#include "recorder/preload/unwind/stack_hash.h"
 #include "recorder/preload/unwind/table_unwinder.h"
 #include "recorder/preload/unwind/unwind_report.h"
+#include "recorder/preload/unwind/walk_memo.h"
 
 namespace atr::preload {
 namespace {
-
-constexpr uint32_t kCaptureSlack = 16;  // must match thread_buffer.cc
 
 inline bool InSelf(uint64_t pc) { return pc - g.self_lo < g.self_hi - g.self_lo; }
 
@@ -43,30 +45,43 @@ uint32_t Libunwind(uint64_t* pcs, uint32_t cap) {
   return got > 0 ? static_cast<uint32_t>(got) : 0;
 }
 
-// The table walk from here; libunwind for an event it cannot describe.
-ATR_NOINLINE uint32_t WalkTables(uint64_t* pcs, uint32_t cap, const ThreadRegion* r,
-                                 bool* exact) {
+// The table walk from here, remembered in the thread's memo; libunwind for
+// an event it cannot describe. *remembered: the memo holds this walk.
+ATR_NOINLINE uint32_t WalkTables(uint64_t* pcs, uint32_t cap, ThreadRegion* r, bool* exact,
+                                 bool* remembered) {
   uint32_t n;
-  unwind::WalkStatus st =
-      unwind::Walk(unwind::CurrentRegisters(), r->stack_lo, r->stack_hi, pcs, cap, &n);
+  unwind::WalkMemo& memo = r->walk_memo;
+  uint64_t copied = memo.frames_copied, stepped = memo.frames_stepped;
+  unwind::WalkStatus st = unwind::WalkRemembered(unwind::CurrentRegisters(), r->stack_lo,
+                                                 r->stack_hi, pcs, cap, &n, &memo);
   *exact = st == unwind::WalkStatus::kOk;
   if (ATR_LIKELY(*exact)) {
-    if (ATR_UNLIKELY(g_unwind_report.stats)) CountTableEvent();
+    *remembered = n != 0 && memo.count == n;
+    if (ATR_UNLIKELY(g_unwind_report.stats)) {
+      CountTableEvent(memo.frames_copied - copied, memo.frames_stepped - stepped);
+    }
     return n;
   }
+  *remembered = false;
   CountFallback(st);
   return Libunwind(pcs, cap);
 }
 
-uint32_t DropOwnFrames(uint64_t* pcs, uint32_t n, uint32_t max) {
-  // Skip the unwinder's own frames, then ours (the hook and its helpers).
-  // Only leading frames: a pthread_create trampoline of ours sits at the
-  // bottom of every thread's stack and must stay.
+// How many leading entries are the unwinder's frames and then ours (the
+// hook and its helpers). Only leading frames: a pthread_create trampoline
+// of ours sits at the bottom of every thread's stack and must stay.
+uint32_t OwnFrames(const uint64_t* pcs, uint32_t n) {
   uint32_t limit = n < kCaptureSlack ? n : kCaptureSlack;
   uint32_t skip = 0;
   while (skip < limit && !InSelf(pcs[skip])) ++skip;
   if (skip == limit) skip = 0;
   while (skip < n && InSelf(pcs[skip])) ++skip;
+  return skip;
+}
+
+// Drops our leading frames and any beyond `max`; returns the depth.
+uint32_t DropOwnFrames(uint64_t* pcs, uint32_t n, uint32_t max) {
+  uint32_t skip = OwnFrames(pcs, n);
   uint32_t depth = n - skip;
   if (depth > max) depth = max;
   if (skip != 0 && depth != 0) memmove(pcs, pcs + skip, depth * sizeof(uint64_t));
@@ -99,38 +114,41 @@ void NoteModuleLoaded(const dl_phdr_info* info, uint64_t lo, uint64_t hi) {
 
 void NoteModuleUnloaded(uint64_t lo, uint64_t hi) { unwind::RemoveModule(lo, hi); }
 
-uint32_t CaptureStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r) {
-  if (g.stack_ops) return CaptureShadowStack(pcs, max, r);
-  uint32_t cap = max + kCaptureSlack;
-  if (g.unwinder == Unwinder::kTable) {
-    bool exact;
-    uint32_t depth = DropOwnFrames(pcs, WalkTables(pcs, cap, r, &exact), max);
-    if (ATR_UNLIKELY(g_unwind_report.crosscheck) && exact) CrossCheck(pcs, depth, max);
+uint32_t CaptureStack(uint64_t* pcs, uint32_t max, ThreadRegion* r, uint64_t* hash,
+                      uint32_t* first) {
+  uint32_t depth;
+  *first = 0;
+  if (g.stack_ops) {
+    depth = CaptureShadowStack(pcs, max, r);
+  } else if (g.unwinder == Unwinder::kTable) {
+    // Our frames stay in pcs (moved out only if the stack is sent).
+    bool exact, remembered;
+    uint32_t n = WalkTables(pcs, max + kCaptureSlack, r, &exact, &remembered);
+    uint32_t skip = OwnFrames(pcs, n);
+    depth = n - skip < max ? n - skip : max;
+    *first = skip;
+    if (depth == 0) return 0;
+    const uint64_t* stack = pcs + skip;
+    if (ATR_UNLIKELY(g_unwind_report.crosscheck) && exact) CrossCheck(stack, depth, max);
+    // The memo's sums cover the walk to its end: usable unless cut at max.
+    if (remembered && depth == n - skip) {
+      *hash = unwind::FinishStackHash(unwind::RememberedSuffixSum(&r->walk_memo, skip), depth);
+      if (ATR_UNLIKELY(g_unwind_report.crosscheck)) {
+        CompareStackIds(*hash, unwind::HashStack(stack, depth));
+      }
+    } else {
+      *hash = unwind::HashStack(stack, depth);
+    }
     return depth;
-  }
-  uint32_t n;
-  if (g.unwinder == Unwinder::kLibunwind) {
-    n = Libunwind(pcs, cap);
+  } else if (g.unwinder == Unwinder::kLibunwind) {
+    depth = DropOwnFrames(pcs, Libunwind(pcs, max + kCaptureSlack), max);
   } else if (g.unwinder == Unwinder::kFramePointer) {
-    n = WalkFramePointers(pcs, cap, r);
+    depth = DropOwnFrames(pcs, WalkFramePointers(pcs, max + kCaptureSlack, r), max);
   } else {
     return 0;
   }
-  return DropOwnFrames(pcs, n, max);
-}
-
-uint64_t HashStack(const uint64_t* pcs, uint32_t depth) {
-  // Position-dependent rotations and independent adds keep the multiply out
-  // of the per-frame dependency chain; one full mix at the end.
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ depth;
-  for (uint32_t i = 0; i < depth; ++i) {
-    uint64_t x = pcs[i] * 0xBF58476D1CE4E5B9ull;
-    h += (x << (i & 31)) | (x >> ((64 - (i & 31)) & 63));
-  }
-  h ^= h >> 31;
-  h *= 0x94D049BB133111EBull;
-  h ^= h >> 29;
-  return h == 0 ? 1 : h;
+  if (depth != 0) *hash = unwind::HashStack(pcs, depth);
+  return depth;
 }
 
 }  // namespace atr::preload

@@ -18,7 +18,6 @@ namespace atr::preload {
 namespace {
 
 constexpr size_t kRegionBytes = (sizeof(ThreadRegion) + 4095) & ~size_t{4095};
-constexpr uint32_t kCaptureSlack = 16;  // frames of ours and libunwind's
 
 // Counts the events (either form) in [p, p + bytes): what a failed write
 // loses.
@@ -148,6 +147,7 @@ void InitRegion(ThreadRegion* r, bool reused) {
   r->first_tsc = 0;
   r->delta = {};
   if (reused) memset(r->stack_cache, 0, sizeof(r->stack_cache));
+  unwind::InitWalkMemo(&r->walk_memo, r->memo_frames[0], r->memo_frames[1], kMemoFrames);
 }
 
 // Writes the complete records of the own side buffer (crash path).
@@ -234,12 +234,14 @@ uint64_t HookScope::Stack(bool release) const {
   auto* rec = static_cast<uint64_t*>(
       alloca(sizeof(spool::StackRecord) + sizeof(uint64_t) * (max + kCaptureSlack)));
   uint64_t* pcs = rec + sizeof(spool::StackRecord) / sizeof(uint64_t);
-  uint32_t depth = CaptureStack(pcs, max, r);
+  uint64_t hash;
+  uint32_t first;
+  uint32_t depth = CaptureStack(pcs, max, r, &hash, &first);
   if (depth == 0) return 0;
-  uint64_t hash = HashStack(pcs, depth);
   uint64_t& slot = r->stack_cache[hash & (kStackCacheEntries - 1)];
   if (slot == hash) return hash;
   slot = hash;
+  if (first != 0) memmove(pcs, pcs + first, depth * sizeof(uint64_t));
   auto* sr = reinterpret_cast<spool::StackRecord*>(rec);
   uint32_t bytes = sizeof(spool::StackRecord) + 8 * depth;
   sr->h = {spool::RecordType::kStack, 0, static_cast<uint16_t>(bytes)};

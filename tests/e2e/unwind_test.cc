@@ -3,6 +3,9 @@
 // the preload reports, per process, how many stacks it compared and how
 // many differed. Every program must show zero mismatches, and most events
 // must have been answered by the tables (not by the libunwind fallback).
+// Table walks re-use the thread's previous walk (unwind/walk_memo.h): the
+// stacks compared are the memo's, and each stack's id built from the memo's
+// partial sums must equal the id hashed from scratch (id_mismatches).
 // Reports come from a library destructor, so images replaced by exec (and
 // exec'd images, whose environment is rebuilt without the cross-check
 // setting) are not counted: rec_exec is not among the programs.
@@ -88,6 +91,7 @@ TEST_P(CrossCheck, TableStacksEqualLibunwindStacks) {
   ASSERT_EQ(rep.exit_code, 0) << rep.err;
   ASSERT_GE(rep.processes, 1) << rep.err;
   EXPECT_EQ(rep["mismatches"], 0u) << rep.err;
+  EXPECT_EQ(rep["id_mismatches"], 0u) << rep.err;
   EXPECT_TRUE(rep.mismatch_lines.empty()) << rep.mismatch_lines.front();
   EXPECT_GT(rep["compared"], 0u);
   EXPECT_EQ(rep["compared"], rep["table"]);  // every table stack was checked

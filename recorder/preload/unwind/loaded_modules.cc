@@ -1,6 +1,8 @@
 // dl_iterate_phdr -> AddModule (see loaded_modules.h).
 #include "recorder/preload/unwind/loaded_modules.h"
 
+#include <pthread.h>
+
 #include "recorder/preload/unwind/table_unwinder.h"
 
 namespace atr::unwind {
@@ -29,6 +31,31 @@ void AddLoadedModules() {
         return 0;
       },
       nullptr);
+}
+
+ObjectRange MainExecutable() {
+  ObjectRange exe;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        *static_cast<ObjectRange*>(data) = RangeOf(*info);
+        return 1;
+      },
+      &exe);
+  return exe;
+}
+
+StackBounds ThisThreadStack() {
+  pthread_attr_t attr;
+  StackBounds b;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return b;
+  void* addr;
+  size_t size;
+  if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+    b.lo = reinterpret_cast<uint64_t>(addr);
+    b.hi = b.lo + size;
+  }
+  pthread_attr_destroy(&attr);
+  return b;
 }
 
 }  // namespace atr::unwind

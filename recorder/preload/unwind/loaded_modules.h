@@ -19,6 +19,15 @@ ObjectRange RangeOf(const dl_phdr_info& info);
 // AddModule() for every object loaded now.
 void AddLoadedModules();
 
+// The main executable's range (the first object the loader lists).
+ObjectRange MainExecutable();
+
+// The calling thread's stack, [lo, hi); both 0 if unknown.
+struct StackBounds {
+  uint64_t lo = 0, hi = 0;
+};
+StackBounds ThisThreadStack();
+
 }  // namespace atr::unwind
 
 #endif  // ATR_RECORDER_PRELOAD_UNWIND_LOADED_MODULES_H_

@@ -25,23 +25,7 @@ namespace {
 
 constexpr uint32_t kCap = 128;
 
-struct Bounds {
-  uint64_t lo = 0, hi = 0;
-};
-
-Bounds ThisThreadStack() {
-  pthread_attr_t attr;
-  Bounds b;
-  if (pthread_getattr_np(pthread_self(), &attr) != 0) return b;
-  void* addr;
-  size_t size;
-  if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-    b.lo = reinterpret_cast<uint64_t>(addr);
-    b.hi = b.lo + size;
-  }
-  pthread_attr_destroy(&attr);
-  return b;
-}
+using Bounds = StackBounds;
 
 // What both unwinders saw from one leaf.
 struct Stacks {
@@ -181,13 +165,7 @@ TEST_F(TableUnwinder, PcOutsideEveryModuleFallsBack) {
 }
 
 TEST_F(TableUnwinder, RemovedModuleFallsBackUntilAddedAgain) {
-  ObjectRange exe;  // the first object listed: this test's executable
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void* data) {
-        *static_cast<ObjectRange*>(data) = RangeOf(*info);
-        return 1;
-      },
-      &exe);
+  ObjectRange exe = MainExecutable();
   uint64_t lo = exe.lo, hi = exe.hi;
   ASSERT_LT(lo, hi);
   ASSERT_EQ(CaptureAtDepth(3).status, WalkStatus::kOk);  // rules now cached

@@ -17,7 +17,8 @@ namespace {
 
 constexpr uint32_t kMaxMismatchLines = 8;
 
-std::atomic<uint64_t> g_table{0}, g_compared{0}, g_mismatches{0};
+std::atomic<uint64_t> g_table{0}, g_compared{0}, g_mismatches{0}, g_id_mismatches{0};
+std::atomic<uint64_t> g_memo_copied{0}, g_memo_stepped{0};
 std::atomic<uint64_t> g_fallbacks[unwind::kWalkStatusCount];
 
 bool EnvIsOne(const char* name) {
@@ -68,20 +69,31 @@ __attribute__((destructor)) void ReportAtExit() {
   }
   p = AppendCounter(p, end, "compared", g_compared.load());
   p = AppendCounter(p, end, "mismatches", g_mismatches.load());
+  p = AppendCounter(p, end, "id_mismatches", g_id_mismatches.load());
+  p = AppendCounter(p, end, "memo_copied", g_memo_copied.load());
+  p = AppendCounter(p, end, "memo_stepped", g_memo_stepped.load());
   WriteLine(line, p);
 }
 
 }  // namespace
 
 void ReadUnwindReportFlags() {
-  g_unwind_report.crosscheck = EnvIsOne("ATR_UNWIND_CROSSCHECK");
-  g_unwind_report.stats = g_unwind_report.crosscheck || EnvIsOne("ATR_UNWIND_STATS");
+  g_unwind_report.crosscheck = EnvIsOne(kEnvUnwindCrosscheck);
+  g_unwind_report.stats = g_unwind_report.crosscheck || EnvIsOne(kEnvUnwindStats);
 }
 
-void CountTableEvent() { g_table.fetch_add(1, std::memory_order_relaxed); }
+void CountTableEvent(uint64_t frames_copied, uint64_t frames_stepped) {
+  g_table.fetch_add(1, std::memory_order_relaxed);
+  g_memo_copied.fetch_add(frames_copied, std::memory_order_relaxed);
+  g_memo_stepped.fetch_add(frames_stepped, std::memory_order_relaxed);
+}
 
 void CountFallback(unwind::WalkStatus why) {
   g_fallbacks[static_cast<uint32_t>(why)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void CompareStackIds(uint64_t id, uint64_t reference) {
+  if (id != reference) g_id_mismatches.fetch_add(1, std::memory_order_relaxed);
 }
 
 void CompareStacks(const uint64_t* table, uint32_t table_depth, const uint64_t* reference,
