@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "recorder/preload/preload.h"
+#include "recorder/preload/unwind/unwind_report.h"
 
 namespace atr::preload {
 
@@ -52,7 +53,7 @@ char g_spool_dir[kPathMax];
 char g_self_path[kPathMax];
 char g_exe_path[kPathMax];
 // ATR_* settings as found at init, re-injected into exec'd environments.
-constexpr int kSavedEnvCount = 4;
+constexpr int kSavedEnvCount = 6;
 char g_saved_env[kSavedEnvCount][256];
 uint64_t* g_live_page;  // MADV_WIPEONFORK page; [0] == kLiveWord while live
 pthread_key_t g_exit_key;
@@ -296,8 +297,9 @@ bool InitRecording() {
   char* e = AppendStr(g_spool_dir, g_spool_dir + kPathMax - 1, dir);
   *e = '\0';
 
-  const char* saved_names[kSavedEnvCount] = {spool::kEnvUnwind, spool::kEnvMaxDepth,
-                                             spool::kEnvFreeStacks, spool::kEnvStackOps};
+  const char* saved_names[kSavedEnvCount] = {spool::kEnvUnwind,     spool::kEnvMaxDepth,
+                                             spool::kEnvFreeStacks,  spool::kEnvStackOps,
+                                             kEnvUnwindCrosscheck,   kEnvUnwindStats};
   for (int i = 0; i < kSavedEnvCount; ++i) {
     const char* v = getenv(saved_names[i]);
     g_saved_env[i][0] = '\0';

@@ -6,9 +6,10 @@
 // Table walks re-use the thread's previous walk (unwind/walk_memo.h): the
 // stacks compared are the memo's, and each stack's id built from the memo's
 // partial sums must equal the id hashed from scratch (id_mismatches).
-// Reports come from a library destructor, so images replaced by exec (and
-// exec'd images, whose environment is rebuilt without the cross-check
-// setting) are not counted: rec_exec is not among the programs.
+// Reports come from a library destructor, so an image replaced by exec is
+// not counted, but the exec'd image is: the preload carries
+// ATR_UNWIND_CROSSCHECK into its environment (rec_exec execs itself with an
+// empty one, so only the new image reports).
 #include <unistd.h>
 
 #include <cstdint>
@@ -123,6 +124,7 @@ work(0)
       {"rec_fork", {ProgramPath("rec_fork")}, {}, 0.0},
       {"rec_dlopen", {ProgramPath("rec_dlopen"), ProgramPath("librec_plugin.so")}, {}, 0.0},
       {"rec_spawn", {ProgramPath("rec_spawn"), ProgramPath("rec_exec")}, {}, 0.0},
+      {"rec_exec", {ProgramPath("rec_exec")}, {}, 0.0},
       {"rec_signal", {ProgramPath("rec_signal"), "60000"}, {}, 0.5},
       {"rec_exceptions", {ProgramPath("rec_exceptions"), "1500"}, {}, 0.0},
       {"alloc_heavy_o2", {ProgramPath("unwind_alloc_heavy"), "100000"}, {}, 0.0},
