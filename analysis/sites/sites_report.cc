@@ -17,40 +17,6 @@ namespace {
 constexpr char kAllocationsByStack[] =
     "SELECT alloc_stack, count(*), sum(size) FROM allocations GROUP BY alloc_stack";
 
-std::string ShortPath(const std::string& file) {
-  size_t last = file.rfind('/');
-  if (last == std::string::npos || last == 0) return file;
-  size_t prev = file.rfind('/', last - 1);
-  return prev == std::string::npos ? file : file.substr(prev + 1);
-}
-
-// One row per site; the column names are the JSON keys (docs/sites.md).
-ReportTable SitesTable(const std::vector<SourceSite>& sites) {
-  ReportTable t({{"id", Column::kId},
-                 {"kind", Column::kText},
-                 {"type", Column::kText},
-                 {"type_size", Column::kBytes},
-                 {"bytes", Column::kBytes},
-                 {"file", Column::kText},
-                 {"line", Column::kId},
-                 {"column", Column::kId},
-                 {"end_line", Column::kId},
-                 {"function", Column::kText},
-                 {"in_loop", Column::kBool},
-                 {"template", Column::kText},
-                 {"detail", Column::kText},
-                 {"label", Column::kText}});
-  auto opt = [](const auto& v) { return v ? Cell::Int(*v) : Cell::Null(); };
-  for (const SourceSite& s : sites) {
-    t.AddRow({Cell::Int(s.id), Cell::Text(std::string(SiteKindName(s.kind))), Cell::Text(s.type),
-              opt(s.type_size), opt(s.bytes), Cell::Text(s.file), Cell::Int(s.line),
-              Cell::Int(s.column), Cell::Int(s.end_line), Cell::Text(s.function),
-              Cell::Bool(s.in_loop), Cell::Text(std::string(SiteTemplateName(s.templ))),
-              Cell::Text(s.detail), Cell::Text(SiteLabelText(s))});
-  }
-  return t;
-}
-
 ReportTable UnmatchedTable(const UnmatchedReport& r) {
   ReportTable t({{"site", Column::kText},
                  {"allocations", Column::kCount},
@@ -170,14 +136,18 @@ std::string RenderSitesText(const std::vector<SourceSite>& sites) {
     std::string kind(SiteKindName(s.kind));
     if (s.kind == SiteKind::kContainerGrowth || s.kind == SiteKind::kMalloc) kind = s.detail;
     if (s.templ == SiteTemplate::kPattern) kind += " (template)";
-    t.AddRow({kind, size, s.in_loop ? "loop" : "", absl::StrCat(ShortPath(s.file), ":", s.line),
+    t.AddRow({kind, size, s.in_loop ? "loop" : "", absl::StrCat(ShortFile(s.file), ":", s.line),
               s.function.empty() ? "-" : s.function, s.type.empty() ? "-" : s.type});
   }
   return t.Render();
 }
 
-std::string RenderSitesJson(const std::vector<SourceSite>& sites) { return SitesTable(sites).RenderJson(); }
+std::string RenderSitesJson(const std::vector<SourceSite>& sites) {
+  return SourceSiteTable(sites, SiteFields::kList).RenderJson();
+}
 
-std::string RenderSitesCsv(const std::vector<SourceSite>& sites) { return SitesTable(sites).RenderCsv(); }
+std::string RenderSitesCsv(const std::vector<SourceSite>& sites) {
+  return SourceSiteTable(sites, SiteFields::kList).RenderCsv();
+}
 
 }  // namespace atr

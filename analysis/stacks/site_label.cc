@@ -91,28 +91,42 @@ std::string SiteLabels::Label(const StackView& view) const {
   return a ? a->label : view.site_label;
 }
 
+ReportTable SourceSiteTable(const std::vector<SourceSite>& sites, SiteFields fields) {
+  const bool list = fields == SiteFields::kList;
+  std::vector<Column> columns = {{"id", Column::kId},         {"kind", Column::kText},
+                                 {"type", Column::kText},     {"type_size", Column::kBytes},
+                                 {"bytes", Column::kBytes},   {"file", Column::kText},
+                                 {"line", Column::kId},       {"column", Column::kId}};
+  if (list) columns.push_back({"end_line", Column::kId});
+  columns.insert(columns.end(), {{"function", Column::kText},
+                                 {"in_loop", Column::kBool},
+                                 {"template", Column::kText},
+                                 {"detail", Column::kText},
+                                 {"label", Column::kText}});
+  ReportTable t(std::move(columns));
+  auto opt = [](const auto& v) { return v ? Cell::Int(*v) : Cell::Null(); };
+  for (const SourceSite& s : sites) {
+    std::vector<Cell> row = {Cell::Int(s.id), Cell::Text(std::string(SiteKindName(s.kind))),
+                             Cell::Text(s.type), opt(s.type_size), opt(s.bytes),
+                             Cell::Text(s.file), Cell::Int(s.line), Cell::Int(s.column)};
+    if (list) row.push_back(Cell::Int(s.end_line));
+    row.insert(row.end(), {Cell::Text(s.function), Cell::Bool(s.in_loop),
+                           Cell::Text(std::string(SiteTemplateName(s.templ))),
+                           Cell::Text(s.detail), Cell::Text(SiteLabelText(s))});
+    t.AddRow(std::move(row));
+  }
+  return t;
+}
+
 void WriteSiteJson(JsonWriter& j, const std::optional<SiteAnnotation>& a) {
   if (!a) {
     j.Null();
     return;
   }
-  const SourceSite& s = a->site;
+  // The label is SiteLabelText(a->site) by construction (Find).
+  ReportTable t = SourceSiteTable({a->site}, SiteFields::kAnnotation);
   j.BeginObject();
-  j.Key("id").Int(s.id);
-  j.Key("kind").String(SiteKindName(s.kind));
-  j.Key("type").String(s.type);
-  j.Key("type_size");
-  if (s.type_size) j.Int(*s.type_size); else j.Null();
-  j.Key("bytes");
-  if (s.bytes) j.Int(*s.bytes); else j.Null();
-  j.Key("file").String(s.file);
-  j.Key("line").Int(s.line);
-  j.Key("column").Int(s.column);
-  j.Key("function").String(s.function);
-  j.Key("in_loop").Bool(s.in_loop);
-  j.Key("template").String(SiteTemplateName(s.templ));
-  j.Key("detail").String(s.detail);
-  j.Key("label").String(a->label);
+  t.WriteRowMembers(j, 0);
   j.EndObject();
 }
 

@@ -25,8 +25,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "analysis/format/report_table.h"
 #include "analysis/sites/site_matcher.h"
 #include "analysis/sites/source_site.h"
 #include "analysis/stacks/stack_view.h"
@@ -70,9 +72,18 @@ class SiteLabels {
 // "new Session (184 B) at server.cc:212 in accept_loop()".
 std::string SiteLabelText(const SourceSite& s);
 
-// Writes the annotation as a JSON object (kind, type, type_size, bytes,
-// file, line, column, function, in_loop, template, label; fields in
-// docs/sites.md), or null.
+// Which fields a site is written with: the `source_site` object of a
+// report's stack, or the `atr sites` list, which adds end_line.
+enum class SiteFields { kAnnotation, kList };
+
+// One row per site, the column names being the JSON keys (id, kind, type,
+// type_size, bytes, file, line, column, [end_line,] function, in_loop,
+// template, detail, label; docs/sites.md). The one definition of a site's
+// fields: the `atr sites` list renders it, WriteSiteJson writes its row.
+ReportTable SourceSiteTable(const std::vector<SourceSite>& sites, SiteFields fields);
+
+// Writes the annotation as a JSON object (SourceSiteTable's kAnnotation
+// fields), or null.
 void WriteSiteJson(JsonWriter& j, const std::optional<SiteAnnotation>& a);
 
 }  // namespace atr

@@ -31,13 +31,6 @@ bool IsRuntimeFunction(std::string_view f) {
   return false;
 }
 
-std::string ShortFile(const std::string& file) {
-  size_t last = file.rfind('/');
-  if (last == std::string::npos || last == 0) return file;
-  size_t prev = file.rfind('/', last - 1);
-  return prev == std::string::npos ? file : file.substr(prev + 1);
-}
-
 }  // namespace
 
 StackViews::StackViews(TraceReader* reader) : reader_(reader) {}
@@ -98,6 +91,13 @@ absl::StatusOr<const StackView*> StackViews::Get(int64_t stack_id) {
   const StackView* out = view.get();
   cache_[stack_id] = std::move(view);
   return out;
+}
+
+std::string ShortFile(const std::string& file) {
+  size_t last = file.rfind('/');
+  if (last == std::string::npos || last == 0) return file;
+  size_t prev = file.rfind('/', last - 1);
+  return prev == std::string::npos ? file : file.substr(prev + 1);
 }
 
 std::string LineLabel(const StackLine& l) {

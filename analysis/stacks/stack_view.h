@@ -57,8 +57,11 @@ class StackViews {
   absl::flat_hash_map<int64_t, std::unique_ptr<StackView>> cache_;
 };
 
-// "function file:line" for a line, shortening the file to its last two
-// path components so tables stay narrow.
+// The file's last two path components ("/src/server/main.cc" ->
+// "server/main.cc"): how every table names a source file, narrow but
+// telling apart same-named files of two folders.
+std::string ShortFile(const std::string& file);
+// "function file:line" for a line, the file shortened by ShortFile.
 std::string LineLabel(const StackLine& l);
 // Writes a stack as a JSON array of frame objects (fields in docs/queries.md);
 // an unknown file or line is null.
