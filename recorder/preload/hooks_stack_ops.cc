@@ -138,28 +138,14 @@ ATR_NO_INSTRUMENT inline void RecordOp(const HookScope& s, Op op, void* fn, void
   }
 }
 
-inline bool InSelf(uint64_t pc) { return pc - g.self_lo < g.self_hi - g.self_lo; }
 
 }  // namespace
 
 uint32_t CaptureShadowStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r) {
   uint32_t n = 0;
   if (max == 0) return 0;
-  // The innermost pc: the first return address outside this library, found
-  // through our own frame pointers (the library is built with them).
-  uintptr_t lo = r->stack_lo, hi = r->stack_hi;
-  if (hi != 0) {
-    auto fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-    for (int i = 0; i < 32 && fp >= lo && fp + 16 <= hi && (fp & 7) == 0; ++i) {
-      const auto* frame = reinterpret_cast<const uintptr_t*>(fp);
-      if (!InSelf(frame[1])) {
-        pcs[n++] = frame[1];
-        break;
-      }
-      if (frame[0] <= fp) break;
-      fp = frame[0];
-    }
-  }
+  ForeignFrame caller;
+  if (InnermostForeignFrame(r, &caller)) pcs[n++] = caller.ra;
   const ShadowTls& s = t_shadow;
   if (s.owner != r || s.frames == nullptr) return n;
   uint32_t top = s.depth < kShadowFrames ? s.depth : kShadowFrames;

@@ -115,6 +115,7 @@ struct Globals {
 extern Globals g;
 
 inline uint64_t ReadTsc() { return __builtin_ia32_rdtsc(); }
+inline bool InSelf(uint64_t pc) { return pc - g.self_lo < g.self_hi - g.self_lo; }
 inline uint64_t NextSeq() {
   return g.control->next_seq.fetch_add(1, std::memory_order_relaxed) + 1;
 }
@@ -251,6 +252,14 @@ uint32_t CaptureStack(uint64_t* pcs, uint32_t max, ThreadRegion* r, uint64_t* ha
 // under its lock, for objects it adds to or drops from its table).
 void NoteModuleLoaded(const ::dl_phdr_info* info, uint64_t lo, uint64_t hi);
 void NoteModuleUnloaded(uint64_t lo, uint64_t hi);
+// The frame of the code that called into this library: the innermost
+// return address outside it, and the sp and rbp that code has once our
+// frames return. Found through our own frame pointers (the library is built
+// with them), within r's stack; false if the chain leaves it.
+struct ForeignFrame {
+  uint64_t ra, sp, rbp;
+};
+bool InnermostForeignFrame(const ThreadRegion* r, ForeignFrame* out);
 // With --stack-ops: the caller's call site, then the thread's shadow call
 // stack (hooks_stack_ops.cc), innermost first; no unwinding.
 uint32_t CaptureShadowStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r);

@@ -19,8 +19,6 @@
 namespace atr::preload {
 namespace {
 
-inline bool InSelf(uint64_t pc) { return pc - g.self_lo < g.self_hi - g.self_lo; }
-
 // Frame-pointer chain, bounded by the thread's stack: a frame without a
 // frame pointer ends the walk (or yields garbage pcs that stay in bounds).
 ATR_NOINLINE uint32_t WalkFramePointers(uint64_t* pcs, uint32_t cap, const ThreadRegion* r) {
@@ -45,15 +43,25 @@ uint32_t Libunwind(uint64_t* pcs, uint32_t cap) {
   return got > 0 ? static_cast<uint32_t>(got) : 0;
 }
 
-// The table walk from here, remembered in the thread's memo; libunwind for
-// an event it cannot describe. *remembered: the memo holds this walk.
-ATR_NOINLINE uint32_t WalkTables(uint64_t* pcs, uint32_t cap, ThreadRegion* r, bool* exact,
+// The table walk from the code that called the hook (our own frames are
+// skipped through their frame pointers, not walked), remembered in the
+// thread's memo; libunwind for an event it cannot describe (with our frames
+// on top: *exact false). *remembered: the memo holds this walk.
+ATR_NOINLINE uint32_t WalkTables(uint64_t* pcs, uint32_t max, ThreadRegion* r, bool* exact,
                                  bool* remembered) {
   uint32_t n;
   unwind::WalkMemo& memo = r->walk_memo;
   uint64_t copied = memo.frames_copied, stepped = memo.frames_stepped;
-  unwind::WalkStatus st = unwind::WalkRemembered(unwind::CurrentRegisters(), r->stack_lo,
-                                                 r->stack_hi, pcs, cap, &n, &memo);
+  ForeignFrame caller;
+  unwind::WalkStatus st = unwind::WalkStatus::kOutsideStack;
+  if (ATR_LIKELY(InnermostForeignFrame(r, &caller))) {
+    unwind::Registers start;
+    start.pc = caller.ra;
+    start.sp = caller.sp;
+    start.rbp = caller.rbp;
+    start.return_address = true;
+    st = unwind::WalkRemembered(start, r->stack_lo, r->stack_hi, pcs, max, &n, &memo);
+  }
   *exact = st == unwind::WalkStatus::kOk;
   if (ATR_LIKELY(*exact)) {
     *remembered = n != 0 && memo.count == n;
@@ -64,7 +72,7 @@ ATR_NOINLINE uint32_t WalkTables(uint64_t* pcs, uint32_t cap, ThreadRegion* r, b
   }
   *remembered = false;
   CountFallback(st);
-  return Libunwind(pcs, cap);
+  return Libunwind(pcs, max + kCaptureSlack);
 }
 
 // How many leading entries are the unwinder's frames and then ours (the
@@ -114,6 +122,21 @@ void NoteModuleLoaded(const dl_phdr_info* info, uint64_t lo, uint64_t hi) {
 
 void NoteModuleUnloaded(uint64_t lo, uint64_t hi) { unwind::RemoveModule(lo, hi); }
 
+bool InnermostForeignFrame(const ThreadRegion* r, ForeignFrame* out) {
+  uintptr_t lo = r->stack_lo, hi = r->stack_hi;
+  auto fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  for (int i = 0; i < 32 && fp >= lo && fp + 16 <= hi && (fp & 7) == 0; ++i) {
+    const auto* frame = reinterpret_cast<const uintptr_t*>(fp);
+    if (!InSelf(frame[1])) {
+      *out = ForeignFrame{frame[1], fp + 16, frame[0]};
+      return true;
+    }
+    if (frame[0] <= fp) break;
+    fp = frame[0];
+  }
+  return false;
+}
+
 uint32_t CaptureStack(uint64_t* pcs, uint32_t max, ThreadRegion* r, uint64_t* hash,
                       uint32_t* first) {
   uint32_t depth;
@@ -121,18 +144,19 @@ uint32_t CaptureStack(uint64_t* pcs, uint32_t max, ThreadRegion* r, uint64_t* ha
   if (g.stack_ops) {
     depth = CaptureShadowStack(pcs, max, r);
   } else if (g.unwinder == Unwinder::kTable) {
-    // Our frames stay in pcs (moved out only if the stack is sent).
     bool exact, remembered;
-    uint32_t n = WalkTables(pcs, max + kCaptureSlack, r, &exact, &remembered);
-    uint32_t skip = OwnFrames(pcs, n);
+    uint32_t n = WalkTables(pcs, max, r, &exact, &remembered);
+    // A table walk starts below our frames; libunwind's has them on top
+    // (moved out only if the stack is sent).
+    uint32_t skip = exact ? 0 : OwnFrames(pcs, n);
     depth = n - skip < max ? n - skip : max;
     *first = skip;
     if (depth == 0) return 0;
     const uint64_t* stack = pcs + skip;
     if (ATR_UNLIKELY(g_unwind_report.crosscheck) && exact) CrossCheck(stack, depth, max);
-    // The memo's sums cover the walk to its end: usable unless cut at max.
-    if (remembered && depth == n - skip) {
-      *hash = unwind::FinishStackHash(unwind::RememberedSuffixSum(&r->walk_memo, skip), depth);
+    // The memo's sums cover the walk to its end (or its cap, max).
+    if (remembered) {
+      *hash = unwind::FinishStackHash(unwind::RememberedSuffixSum(&r->walk_memo, 0), depth);
       if (ATR_UNLIKELY(g_unwind_report.crosscheck)) {
         CompareStackIds(*hash, unwind::HashStack(stack, depth));
       }

@@ -15,7 +15,7 @@ WalkStatus Walk(const Registers& start, uint64_t stack_lo, uint64_t stack_hi, ui
   if (start.sp - stack_lo >= stack_hi - stack_lo) return WalkStatus::kOutsideStack;
   uint32_t n = 0;
   pcs[n++] = start.pc;
-  FrameRegs f{start.pc + 1, start.sp, start.rbp};  // the first pc is exact
+  FrameRegs f{FirstKey(start), start.sp, start.rbp};
   while (n < cap) {
     StepInfo info;
     StepEnd end = StepToCaller(&f, stack_hi, &info);

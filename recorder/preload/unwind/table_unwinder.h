@@ -27,9 +27,10 @@ namespace atr::unwind {
 
 // The registers a walk starts from.
 struct Registers {
-  uint64_t pc;   // an exact instruction address (not a return address)
+  uint64_t pc;   // an exact instruction address, unless return_address
   uint64_t sp;
   uint64_t rbp;
+  bool return_address = false;  // pc is a return address (a caller's frame)
 };
 
 // The registers at this point of the calling function: pc is the address

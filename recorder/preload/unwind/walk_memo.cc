@@ -82,7 +82,7 @@ WalkStatus WalkRemembered(const Registers& start, uint64_t stack_lo, uint64_t st
   const MemoFrame* top = outermost + old_n - 1;  // old frame k is top[-k]
   MemoFrame* fresh = m->scratch;  // by new index, the frames above the final join
 
-  FrameRegs f{start.pc + 1, start.sp, start.rbp};  // the first pc is exact
+  FrameRegs f{FirstKey(start), start.sp, start.rbp};
   pcs[0] = start.pc;
   uint32_t i = 0;  // f is frame i; pcs[0..i] are written, fresh[0..i) too
   uint32_t k = 0;  // the first remembered frame not below f
@@ -113,8 +113,11 @@ WalkStatus WalkRemembered(const Registers& start, uint64_t stack_lo, uint64_t st
       i = static_cast<uint32_t>(out - pcs);
       k = static_cast<uint32_t>(top - o);
       copied += i - i0;
-      if (o == outermost && (m->end == kEndRule || (m->end == kEndSmallRa &&
-                                                    IsOutermost(Load(m->end_slot))))) {
+      // Joined to the old walk's end if that end holds: its last step still
+      // ends the stack, or both walks stop at the cap on the same frame.
+      if (o == outermost &&
+          (m->end == kEndRule || (m->end == kEndSmallRa && IsOutermost(Load(m->end_slot))) ||
+           (m->end == kEndCap && out == out_last))) {
         ++copied;
         joined_to_end = true;
         join_i = i0;
@@ -153,8 +156,8 @@ WalkStatus WalkRemembered(const Registers& start, uint64_t stack_lo, uint64_t st
   uint32_t n = i + 1;
   if (joined_to_end) {
     // The old frames from the join down stay where they are, with their
-    // flags and, below the join frame (whose pc may now be a first pc, key
-    // - 1), their sums.
+    // flags and, below the join frame (whose pc may now be an exact first
+    // pc, key - 1, or no longer be one), their sums.
     uint32_t join_b = n - 1 - join_i;
     if (m->hashed > join_b) m->hashed = join_b;
     StoreFresh(m, join_i, n);
@@ -165,6 +168,7 @@ WalkStatus WalkRemembered(const Registers& start, uint64_t stack_lo, uint64_t st
     StoreFresh(m, n, n);
   }
   m->count = n;
+  m->first_exact = !start.return_address;
   m->epoch = epoch;
   m->stack_lo = stack_lo;
   m->stack_hi = stack_hi;
@@ -181,7 +185,7 @@ uint64_t RememberedSuffixSum(WalkMemo* m, uint32_t from) {
   if (want < m->hashed) return mem[want].hash_sum;
   uint64_t sum = m->hashed > 0 ? mem[m->hashed - 1].hash_sum : 0;
   for (uint32_t b = m->hashed; b <= want; ++b) {
-    uint64_t pc = b == n - 1 ? mem[b].key - 1 : mem[b].key;
+    uint64_t pc = b == n - 1 && m->first_exact ? mem[b].key - 1 : mem[b].key;
     sum += StackHashTerm(pc, b);
     mem[b].hash_sum = sum;
   }

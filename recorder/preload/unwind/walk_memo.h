@@ -36,7 +36,7 @@ namespace atr::unwind {
 // One frame of a remembered walk: its registers, then what the step from
 // it to its caller read (the return address slot is the caller's sp - 8).
 struct MemoFrame {
-  uint64_t key;         // return address (pc+1 for the walk's first frame)
+  uint64_t key;         // return address (pc+1 for an exact first pc)
   uint64_t sp;
   uint64_t rbp;         // exact where kRbpUsed, else whatever it held
   uint64_t rbp_slot;    // the step read the caller's rbp here; 0: unchanged
@@ -58,6 +58,7 @@ struct WalkMemo {
   uint32_t count;        // frames of the last kOk walk; 0: nothing remembered
   uint32_t hashed;       // frames[b].hash_sum is valid for b < this
   uint32_t end;          // how the last walk ended (walk_memo.cc)
+  bool first_exact;      // its first pc was exact (its key is pc + 1)
   uint64_t end_slot;     // its last return address slot, if that ended it
   uint64_t epoch;        // the rule cache's epoch during the last walk
   uint64_t stack_lo, stack_hi;

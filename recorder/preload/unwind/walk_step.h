@@ -73,6 +73,12 @@ __attribute__((always_inline)) inline StepEnd StepToCaller(FrameRegs* f, uint64_
   return StepEnd::kCaller;
 }
 
+// The key of a walk's first frame: an exact pc's rule is its own, a return
+// address's that of the call before it.
+inline uint64_t FirstKey(const Registers& start) {
+  return start.return_address ? start.pc : start.pc + 1;
+}
+
 // libunwind's end-of-stack test on a return address.
 inline bool IsOutermost(uint64_t ra) { return ra < 0x4000; }
 
