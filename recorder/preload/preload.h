@@ -255,11 +255,27 @@ void NoteModuleUnloaded(uint64_t lo, uint64_t hi);
 // The frame of the code that called into this library: the innermost
 // return address outside it, and the sp and rbp that code has once our
 // frames return. Found through our own frame pointers (the library is built
-// with them), within r's stack; false if the chain leaves it.
+// with them), within r's stack; false if the chain leaves it. Inline: the
+// result stays in registers (a 24-byte struct through memory, read back
+// at once, stalled the table walk on store forwarding).
 struct ForeignFrame {
   uint64_t ra, sp, rbp;
 };
-bool InnermostForeignFrame(const ThreadRegion* r, ForeignFrame* out);
+__attribute__((always_inline)) inline bool InnermostForeignFrame(const ThreadRegion* r,
+                                                                 ForeignFrame* out) {
+  uintptr_t lo = r->stack_lo, hi = r->stack_hi;
+  auto fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  for (int i = 0; i < 32 && fp >= lo && fp + 16 <= hi && (fp & 7) == 0; ++i) {
+    const auto* frame = reinterpret_cast<const uintptr_t*>(fp);
+    if (!InSelf(frame[1])) {
+      *out = ForeignFrame{frame[1], fp + 16, frame[0]};
+      return true;
+    }
+    if (frame[0] <= fp) break;
+    fp = frame[0];
+  }
+  return false;
+}
 // With --stack-ops: the caller's call site, then the thread's shadow call
 // stack (hooks_stack_ops.cc), innermost first; no unwinding.
 uint32_t CaptureShadowStack(uint64_t* pcs, uint32_t max, const ThreadRegion* r);

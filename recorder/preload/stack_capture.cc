@@ -122,21 +122,6 @@ void NoteModuleLoaded(const dl_phdr_info* info, uint64_t lo, uint64_t hi) {
 
 void NoteModuleUnloaded(uint64_t lo, uint64_t hi) { unwind::RemoveModule(lo, hi); }
 
-bool InnermostForeignFrame(const ThreadRegion* r, ForeignFrame* out) {
-  uintptr_t lo = r->stack_lo, hi = r->stack_hi;
-  auto fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  for (int i = 0; i < 32 && fp >= lo && fp + 16 <= hi && (fp & 7) == 0; ++i) {
-    const auto* frame = reinterpret_cast<const uintptr_t*>(fp);
-    if (!InSelf(frame[1])) {
-      *out = ForeignFrame{frame[1], fp + 16, frame[0]};
-      return true;
-    }
-    if (frame[0] <= fp) break;
-    fp = frame[0];
-  }
-  return false;
-}
-
 uint32_t CaptureStack(uint64_t* pcs, uint32_t max, ThreadRegion* r, uint64_t* hash,
                       uint32_t* first) {
   uint32_t depth;

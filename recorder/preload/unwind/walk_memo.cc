@@ -42,18 +42,28 @@ inline MemoFrame Fresh(const FrameRegs& f, uint64_t rbp_slot, uint32_t flags) {
 // Moves scratch[0, fresh) to frames[n-1-j] (above what is already stored
 // below them), outermost first, deriving each one's rbp use from its
 // caller's: rbp matters to a step if its CFA comes from rbp, or if the step
-// keeps rbp and a later step uses it.
-void StoreFresh(WalkMemo* m, uint32_t fresh, uint32_t n) {
+// keeps rbp and a later step uses it. Field by field, without vectors: the
+// scratch frames were just stored a word at a time, and a wider load of
+// them would wait for the stores to drain (failed store forwarding).
+__attribute__((optimize("no-tree-slp-vectorize"))) void StoreFresh(WalkMemo* m, uint32_t fresh,
+                                                                   uint32_t n) {
   MemoFrame* mem = m->frames;
-  for (uint32_t j = fresh; j-- > 0;) {
-    uint32_t b = n - 1 - j;
-    MemoFrame e = m->scratch[j];
-    bool caller_used = b > 0 && (mem[b - 1].flags & MemoFrame::kRbpUsed) != 0;
-    uint32_t cfa = e.flags & MemoFrame::kCfaFromRbp;
-    bool used = cfa != 0 || (e.rbp_slot == 0 && caller_used);
-    e.flags = cfa | (used ? MemoFrame::kRbpUsed : 0);
-    e.check_slot = caller_used ? e.rbp_slot : 0;
-    mem[b] = e;
+  uint32_t b = n - fresh;
+  bool caller_used = b > 0 && (mem[b - 1].flags & MemoFrame::kRbpUsed) != 0;
+  for (uint32_t j = fresh; j-- > 0; ++b) {
+    const MemoFrame& s = m->scratch[j];
+    MemoFrame& d = mem[b];
+    uint64_t slot = s.rbp_slot;
+    uint32_t cfa = s.flags & MemoFrame::kCfaFromRbp;
+    bool used = cfa != 0 || (slot == 0 && caller_used);
+    d.key = s.key;
+    d.sp = s.sp;
+    d.rbp = s.rbp;
+    d.rbp_slot = slot;
+    d.check_slot = caller_used ? slot : 0;
+    d.hash_sum = 0;
+    d.flags = cfa | (used ? MemoFrame::kRbpUsed : 0);
+    caller_used = used;
   }
 }
 
@@ -99,25 +109,26 @@ WalkStatus WalkRemembered(const Registers& start, uint64_t stack_lo, uint64_t st
     while (k < old_n && top[-static_cast<int64_t>(k)].sp < f.sp) ++k;
     if (k < old_n && SameFrame(top[-static_cast<int64_t>(k)], f)) {
       // Re-check the remembered steps while the words they read are unchanged.
+      // One count bounds the loop: the old walk's frames left, or the cap.
       const MemoFrame* o = top - k;
-      uint64_t* out = pcs + i;
-      const uint64_t* out_last = pcs + cap - 1;
-      while (o != outermost && out != out_last) {
+      uint32_t left = old_n - 1 - k, room = cap - 1 - i;
+      uint32_t steps = left < room ? left : room, s = 0;
+      for (; s < steps; ++s, --o) {
         const MemoFrame* caller = o - 1;
         if (Load(caller->sp - 8) != caller->key) break;
         if (o->check_slot != 0 && Load(o->check_slot) != caller->rbp) break;
-        *++out = caller->key;
-        o = caller;
+        pcs[i + 1 + s] = caller->key;
       }
       uint32_t i0 = i, k0 = k;
-      i = static_cast<uint32_t>(out - pcs);
-      k = static_cast<uint32_t>(top - o);
-      copied += i - i0;
+      i += s;
+      k += s;
+      copied += s;
+      bool at_cap = s == room;
       // Joined to the old walk's end if that end holds: its last step still
       // ends the stack, or both walks stop at the cap on the same frame.
       if (o == outermost &&
           (m->end == kEndRule || (m->end == kEndSmallRa && IsOutermost(Load(m->end_slot))) ||
-           (m->end == kEndCap && out == out_last))) {
+           (m->end == kEndCap && at_cap))) {
         ++copied;
         joined_to_end = true;
         join_i = i0;
