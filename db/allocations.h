@@ -1,9 +1,11 @@
 // BuildAllocations: pairs every heap acquisition in a trace with the release
-// that ended it, filling `allocation_pairs` (read through the `allocations`
-// view; see docs/trace-format.md).
+// that ended it, storing the pairing in the acquisition's event_log row
+// (`free_after`, or a `late_frees` row; read through the `allocations`
+// view; see docs/trace-format.md). TraceWriter runs the same pass while
+// events are inserted (db/online_pairing.h); this one re-reads them.
 //
-// One streaming pass over events in seq order; memory is bounded by the
-// blocks live at any one time. Per process (pid):
+// One streaming pass over events in seq order (db/pairing.h); memory is
+// bounded by the blocks live at any one time. Per process (pid):
 //   - heap acquisitions (ops with role acquire, family malloc/new/new[]) with
 //     addr != 0 open an allocation; releases (free, delete*, realloc_release)
 //     close the live allocation at their address;
@@ -16,14 +18,14 @@
 //   - a process_start event ends the blocks of the pid's previous image
 //     (exec, or pid reuse): they stay open (never released);
 //   - mmap/munmap are not paired (partial unmaps do not map onto blocks).
-// Results also go to meta as alloc_* keys. Re-running replaces the pairs.
+// Results also go to meta as alloc_* keys, op_stats and stack_stats.
+// Re-running replaces them all.
 //
 //   absl::StatusOr<atr::AllocationStats> s = atr::BuildAllocations("run.db");
 //   if (s.ok()) printf("%lld leaked\n", (long long)s->leaked);
 #ifndef ATR_DB_ALLOCATIONS_H_
 #define ATR_DB_ALLOCATIONS_H_
 
-#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -37,12 +39,9 @@ namespace atr {
 
 namespace db_internal {
 class SqlDatabase;
-// The pass on an open connection (not inside a transaction). Rows are
-// written in alloc_seq order while at most `max_window` allocations (16
-// bytes each) wait behind the oldest one still live; blocks that outlive
-// the window are written when they end.
-absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db,
-                                                   size_t max_window = size_t{1} << 20);
+// The pass on an open connection (not inside a transaction): rewrites the
+// stored pairing (free_after, late_frees) where it differs from the pass's.
+absl::StatusOr<AllocationStats> BuildAllocationsOn(SqlDatabase& db);
 }  // namespace db_internal
 
 }  // namespace atr

@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 
 #include <random>
+#include <sstream>
 
 #include "db/db_test_util.h"
+#include "db/event_log_sql.h"
 #include "db/query.h"
 #include "db/sqlite.h"
 #include "db/trace_reader.h"
@@ -94,7 +96,7 @@ Result RunPass(const std::vector<Step>& steps, std::vector<ProcessRow> processes
     EXPECT_TRUE(r.ok()) << r.status();
     std::vector<std::string> rows;
     if (!r.ok()) return rows;
-    for (const char* sql : {"SELECT * FROM allocation_pairs ORDER BY alloc_seq",
+    for (const char* sql : {"SELECT * FROM allocations ORDER BY id",
                             "SELECT * FROM op_stats ORDER BY op",
                             "SELECT * FROM stack_stats ORDER BY stack",
                             "SELECT * FROM meta WHERE key LIKE 'alloc_%' ORDER BY key"}) {
@@ -297,18 +299,20 @@ TEST(BuildAllocations, AlignmentComesFromArgOfAlignedOps) {
   EXPECT_EQ(r.rows[2].align, 0u);  // calloc's arg is nmemb, not alignment
 }
 
-// A block that lives through the whole trace holds every later pair back;
-// with a tiny window it is detached and the pairs are still right.
-TEST(BuildAllocations, LongLivedBlockOverflowsTheWindow) {
-  std::vector<Step> steps = {{Op::kMalloc, A, 1}};  // 1, never freed
+// Rows written before their release was known (a Flush() after every
+// event, as the collector's checkpoints do) keep the release in late_frees;
+// the online pass, and the pass over a trace whose writer died, pair as a
+// pass that saw every release in time.
+TEST(BuildAllocations, ReleasesOfRowsAlreadyWrittenGoToLateFrees) {
+  std::vector<Step> steps = {{Op::kMalloc, A, 1}};  // 1, freed last
   for (uint64_t i = 0; i < 40; ++i) {
     steps.push_back({Op::kMalloc, B + 64 * i, 8});
     if (i % 3 != 0) steps.push_back({Op::kFree, B + 64 * i});
   }
   steps.push_back({Op::kFree, A});
-  Result big = RunPass(steps);
-  std::string path = FreshPath("window.db");
-  {
+  Result in_time = RunPass(steps);
+  ASSERT_EQ(in_time.pairs.front(), Pair(1, static_cast<int64_t>(steps.size())));
+  auto write = [&](const std::string& path, bool finish) {
     auto w = TraceWriter::Create(path);
     ASSERT_TRUE(w.ok());
     int64_t seq = 0;
@@ -316,24 +320,37 @@ TEST(BuildAllocations, LongLivedBlockOverflowsTheWindow) {
       ++seq;
       ASSERT_TRUE((*w)->AddEvent({.seq = seq, .pid = 1, .tid = 1, .op = s.op, .addr = s.addr,
                                   .size = s.size}).ok());
+      ASSERT_TRUE((*w)->Flush().ok());
     }
-    ASSERT_TRUE((*w)->Flush().ok());
-  }
-  absl::StatusOr<db_internal::SqlDatabase> db =
-      db_internal::SqlDatabase::Open(path, SQLITE_OPEN_READWRITE);
-  ASSERT_TRUE(db.ok());
-  absl::StatusOr<AllocationStats> small = db_internal::BuildAllocationsOn(*db, /*max_window=*/4);
-  ASSERT_TRUE(small.ok()) << small.status();
-  EXPECT_EQ(*small, big.stats);
-  absl::StatusOr<TraceReader> r = TraceReader::Open(path);
-  ASSERT_TRUE(r.ok());
-  absl::StatusOr<AllocationCursor> c = r->Allocations();
-  ASSERT_TRUE(c.ok());
-  std::vector<Pair> pairs;
-  AllocationRow a;
-  while (c->Next(&a)) pairs.emplace_back(a.alloc_seq, a.free_seq.value_or(-1));
-  EXPECT_EQ(pairs, big.pairs);
-  EXPECT_EQ(big.pairs.front(), Pair(1, static_cast<int64_t>(steps.size())));
+    if (finish) {
+      absl::StatusOr<AllocationStats> stats = (*w)->Finish();
+      ASSERT_TRUE(stats.ok()) << stats.status();
+      EXPECT_EQ(*stats, in_time.stats);
+    }
+  };
+  auto pairs_of = [](const std::string& path) {
+    std::vector<Pair> pairs;
+    absl::StatusOr<TraceReader> r = TraceReader::Open(path);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return pairs;
+    EXPECT_GT(r->MetaInt("alloc_allocations").value_or(0), 0);
+    EXPECT_THAT(Rows(*r, "SELECT count(*) FROM late_frees"), ::testing::Not(::testing::ElementsAre("0 ")));
+    absl::StatusOr<AllocationCursor> c = r->Allocations();
+    EXPECT_TRUE(c.ok());
+    AllocationRow a;
+    while (c->Next(&a)) pairs.emplace_back(a.alloc_seq, a.free_seq.value_or(-1));
+    return pairs;
+  };
+  std::string finished = FreshPath("late.db");
+  write(finished, /*finish=*/true);
+  EXPECT_EQ(pairs_of(finished), in_time.pairs);
+
+  std::string unfinished = FreshPath("dead.db");
+  write(unfinished, /*finish=*/false);
+  absl::StatusOr<AllocationStats> again = BuildAllocations(unfinished);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, in_time.stats);
+  EXPECT_EQ(pairs_of(unfinished), in_time.pairs);
 }
 
 TEST(BuildAllocations, StackStatsSumPerStack) {
@@ -459,6 +476,25 @@ TEST(BuildAllocations, TraceWithoutStackStatsReadsThemFromPairs) {
   EXPECT_NE(reader->WithStackStats(sql), sql);
   EXPECT_EQ(Rows(*reader, reader->WithStackStats(sql)), before);
   EXPECT_THAT(before, ::testing::ElementsAre("0 1 20 20 1 20 2 ", "3 1 10 10 0 0 NULL "));
+}
+
+// The SQL list of allocation ops (views, reports) is db/ops.h's.
+TEST(EventLogSql, HeapAcquireOpsAreOpsH) {
+  std::vector<int> expected;
+  for (int code = 0; code < kOpCount; ++code) {
+    Op op = static_cast<Op>(code);
+    if (IsKnownOp(static_cast<uint8_t>(code)) && IsAcquisition(op) && IsHeapOp(op)) {
+      expected.push_back(code);
+    }
+  }
+  std::vector<int> listed;
+  std::string text = ATR_SQL_HEAP_ACQUIRE_OPS;
+  for (char& c : text) {
+    if (c < '0' || c > '9') c = ' ';
+  }
+  std::istringstream in(text);
+  for (int code; in >> code;) listed.push_back(code);
+  EXPECT_EQ(listed, expected);
 }
 
 TEST(BuildAllocations, MissingFile) {

@@ -1,75 +1,110 @@
 // OnlinePairing: the allocation pass run while a TraceWriter inserts
-// events, so Finish() need not read every event back. Internal to db/.
+// events, so each allocation's release goes into its own event_log row
+// (free_after) and Finish() need not read any event back. Internal to db/.
 //
-// Events may reach the writer out of seq order (the collector sorts each
-// batch, but a thread's chunk can reach the spool after a later seq's).
-// They wait in a reorder window of at most 2 * kReorderWindow events and
-// enter the Pairing in seq order. An event older than one already paired
-// makes the online result inexact: it is dropped (Abandoned()) and
-// Finish() falls back to the pass over event_log (BuildAllocationsOn), as
-// does a processes row that arrives after the events it would have changed.
+// Rows pass through two bounded windows before they are inserted:
+//   reorder  events may reach the writer out of seq order (the collector
+//            sorts each batch, but a thread's chunk can reach the spool
+//            after a later seq's). At most 2 * reorder_window rows wait;
+//            the oldest half then enters the Pairing in seq order.
+//   held     paired rows, in seq order, wait while the oldest allocation
+//            among them is still live, so its row is inserted with its
+//            release. Past held_window rows (or at FlushRows, a commit the
+//            caller needs) the oldest rows are inserted anyway; a release
+//            found later for such a row goes to the late_frees table.
+//            FlushRows first pairs the reorder window's rows that are older
+//            than twice the worst lateness seen so far.
+// Rows are thus inserted in seq order (appends: full pages, no seeks).
+// An event older than one already paired makes the online pass inexact:
+// it is abandoned (every held row inserted, later rows inserted directly)
+// and the writer runs the pass over event_log instead (BuildAllocationsOn),
+// as for a processes row that arrives after the events it would change.
 //
-//   OnlinePairing p(&db, &pairs_inserter);
-//   p.Add({.seq = 7, .thread = 1, .pid = 42, .op = Op::kMalloc, ...});
-//   ...
+//   OnlinePairing p(&db, &event_inserter);
+//   p.Add(row, pid);             // row: event_log columns (EventColumn)
+//   p.FlushRows();               // before a commit that must hold every row
 //   absl::StatusOr<std::optional<AllocationStats>> s = p.Finish(db);  // nullopt: abandoned
 #ifndef ATR_DB_ONLINE_PAIRING_H_
 #define ATR_DB_ONLINE_PAIRING_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "db/batch_inserter.h"
 #include "db/pairing.h"
+#include "db/schema.h"
 
 namespace atr::db_internal {
 
-// What the pass needs of an event.
-struct PairingEvent {
-  int64_t seq;
-  int64_t thread;  // threads.id
-  uint64_t addr;
-  uint64_t size;
-  int64_t stack;   // 0: none
-  int32_t pid;
-  Op op;
-};
+using EventValues = std::array<int64_t, kEventColumns>;
 
-class OnlinePairing {
+class OnlinePairing : private PairSink {
  public:
-  // Events held back for reordering: 2^18 (10 MiB at most) covers the
-  // spool's 100 ms flush age at ~2.5 M events/s.
-  static constexpr size_t kReorderWindow = size_t{1} << 18;
+  // 2^17 events of reordering covers the spool's 100 ms flush age at
+  // ~1.3 M events/s; rows are 96 bytes: at most 24 MiB reordering, 24 MiB
+  // held.
+  static constexpr size_t kReorderWindow = size_t{1} << 17;
+  static constexpr size_t kHeldWindow = size_t{1} << 18;
 
-  // Pairs go to `out`, an inserter into db's allocation_pairs.
-  OnlinePairing(SqlDatabase* db, BatchInserter* out, size_t reorder_window = kReorderWindow);
+  // Rows go to `events` (event_log of `db`).
+  OnlinePairing(SqlDatabase* db, BatchInserter* events, size_t reorder_window = kReorderWindow,
+                size_t held_window = kHeldWindow);
+  ~OnlinePairing() override;
 
-  // REQUIRES: e.seq unique. Cheap when seqs arrive in order.
-  absl::Status Add(const PairingEvent& e);
+  // REQUIRES: row[kSeq] unique; row[kFreeAfter] is ignored.
+  absl::Status Add(const EventValues& row, int32_t pid);
   // A processes row (see Pairing::AddProcess).
-  void AddProcess(int32_t pid, std::optional<int32_t> ppid);
+  absl::Status AddProcess(int32_t pid, std::optional<int32_t> ppid);
+  // Inserts every row added so far (the pairing goes on: releases of the
+  // allocations among them go to late_frees).
+  absl::Status FlushRows();
 
-  // The result is not exact any more; pairs written so far must be
-  // replaced by a full pass.
   bool abandoned() const { return pairing_ == nullptr; }
 
-  // Pairs what is left, then writes op_stats, stack_stats and meta.
-  // nullopt when abandoned (nothing written). REQUIRES: db in a transaction.
+  // Pairs and inserts what is left, then writes op_stats, stack_stats and
+  // meta. nullopt when abandoned (rows inserted, no results written).
+  // REQUIRES: db in a transaction.
   absl::StatusOr<std::optional<AllocationStats>> Finish(SqlDatabase& db);
 
  private:
-  // Sorts the window and pairs its oldest `n` events.
-  absl::Status Release(size_t n);
-  void Abandon();
+  struct Pending {
+    EventValues row;
+    int32_t pid;
+    bool inserted;  // by FlushRows, before it was paired
+  };
+  static constexpr int64_t kOpen = -1;      // held row's free_after while its block lives
+  static constexpr int64_t kInserted = -1;  // tag of a block whose row is already inserted
 
+  int64_t Opened(int64_t alloc_seq, int64_t tag) override;
+  absl::Status Closed(const LiveBlock& b, int64_t free_seq) override;
+
+  void SortPending();
+  absl::Status Release(size_t n);           // pairs the n oldest pending rows
+  absl::Status DrainHeld(size_t keep);      // inserts resolved rows, and old ones past `keep`
+  absl::Status Insert(const EventValues& row);
+  absl::Status LateFree(int64_t alloc_seq, int64_t free_seq);
+  absl::Status Abandon();
+
+  SqlDatabase* db_;
+  BatchInserter* events_;
   size_t reorder_window_;
+  size_t held_window_;
   std::unique_ptr<Pairing> pairing_;  // null once abandoned
-  std::vector<PairingEvent> window_;   // not yet paired; sorted unless `unsorted_`
+  std::vector<Pending> pending_;      // not yet paired; sorted unless `unsorted_`
   bool unsorted_ = false;
-  int64_t paired_up_to_ = 0;           // highest seq given to the pairing
+  int64_t paired_up_to_ = 0;          // highest seq given to the pairing
+  int64_t newest_seq_ = 0;            // highest seq added
+  int64_t disorder_ = 0;              // most seqs an added event came after a newer one
+  std::deque<EventValues> held_;      // paired, not inserted, by seq
+  uint64_t held_base_ = 0;            // slot of held_.front(), counted since the start
+  bool opened_ = false;               // the event being paired opened an allocation
+  std::optional<SqlStatement> late_insert_;
 };
 
 }  // namespace atr::db_internal

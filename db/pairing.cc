@@ -39,9 +39,6 @@ StackTotals::Totals& StackTotals::Change(int64_t stack, int64_t seq) {
   return t;
 }
 
-Pairing::Pairing(SqlDatabase* db, BatchInserter* out, size_t max_window)
-    : max_window_(std::max<size_t>(1, max_window)), db_(db), out_(out) {}
-
 bool Pairing::AddProcess(int32_t pid, std::optional<int32_t> ppid) {
   bool exact = true;
   if (traced_pids_.insert(pid).second) {
@@ -63,7 +60,7 @@ bool Pairing::AddProcess(int32_t pid, std::optional<int32_t> ppid) {
 }
 
 absl::Status Pairing::OnEvent(int64_t seq, int64_t thread, int32_t pid, Op op, uint64_t addr,
-                              uint64_t size, int64_t stack) {
+                              uint64_t size, int64_t stack, int64_t tag) {
   OpCount& count = op_counts_[static_cast<uint8_t>(op)];
   ++count.calls;
   count.bytes += static_cast<int64_t>(size);
@@ -87,7 +84,7 @@ absl::Status Pairing::OnEvent(int64_t seq, int64_t thread, int32_t pid, Op op, u
   if (op == Op::kProcessStart) return EndImage(pid);
   if (!IsHeapOp(op)) return absl::OkStatus();
   OpRole role = GetOpInfo(op).role;
-  if (role == OpRole::kAcquire) return Acquire(seq, pid, op, addr, size, stack);
+  if (role == OpRole::kAcquire) return Acquire(seq, pid, op, addr, size, stack, tag);
   if (role == OpRole::kRelease) return Release(seq, thread, pid, op, addr);
   return absl::OkStatus();
 }
@@ -102,73 +99,13 @@ absl::StatusOr<AllocationStats> Pairing::Finish() {
     stats_.leaked += static_cast<int64_t>(heap.live.size());
   }
   heaps_.clear();
-  ATR_RETURN_IF_ERROR(Drain());
-  if (!window_.empty()) return absl::InternalError("allocation pass: open block left in window");
-  ATR_RETURN_IF_ERROR(out_->Flush());
   return stats_;
 }
 
-// Records the end of allocation b (free_seq 0: never released). Rows are
-// written in alloc_seq order through `window_`, so the table's pages fill
-// up and every insert is an append (inserting rows in release order, or
-// long-lived blocks at the end, cost a b-tree seek and often a page split
-// each: 5.8 s of Finish() for alloc_heavy's 0.8 M leaks). The block knows
-// its window slot: O(1), no search.
+// Records the end of allocation b (free_seq 0: never released).
 absl::Status Pairing::Close(const LiveBlock& b, int64_t free_seq) {
   if (free_seq == 0) stack_totals_.Leaked(b);
-  if (b.slot < window_base_) {
-    // Detached: its row was written with free_seq NULL. Rare (a block that
-    // outlives max_window newer allocations and is then released).
-    return free_seq == 0 ? absl::OkStatus() : PatchDetached(b.alloc_seq, free_seq);
-  }
-  WindowEntry& e = window_[b.slot - window_base_];
-  if (e.alloc_seq != b.alloc_seq) {
-    return absl::InternalError("allocation pass: window slot does not match its block");
-  }
-  e.free_seq = free_seq;
-  return Drain();
-}
-
-absl::Status Pairing::Opened(int64_t alloc_seq) {
-  window_.push_back({alloc_seq, kOpen});
-  // Bound memory: a long-lived block at the front holds back everything
-  // newer. Past the limit it is detached and written when it ends.
-  while (window_.size() > max_window_) {
-    ATR_RETURN_IF_ERROR(Emit(window_.front().alloc_seq, 0));  // open: NULL for now
-    window_.pop_front();
-    ++window_base_;
-    ATR_RETURN_IF_ERROR(Drain());
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Pairing::Drain() {
-  while (!window_.empty() && window_.front().free_seq != kOpen) {
-    ATR_RETURN_IF_ERROR(Emit(window_.front().alloc_seq, window_.front().free_seq));
-    window_.pop_front();
-    ++window_base_;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Pairing::Emit(int64_t alloc_seq, int64_t free_seq) {
-  int64_t* row = out_->Row();
-  row[0] = alloc_seq;
-  row[1] = free_seq;  // 0 -> NULL: never released
-  return out_->Commit();
-}
-
-absl::Status Pairing::PatchDetached(int64_t alloc_seq, int64_t free_seq) {
-  ATR_RETURN_IF_ERROR(out_->Flush());  // its row may still be buffered
-  if (!patch_.has_value()) {
-    ATR_ASSIGN_OR_RETURN(patch_, SqlStatement::Prepare(*db_,
-                                                       "UPDATE allocation_pairs SET free_seq=?2 "
-                                                       "WHERE alloc_seq=?1",
-                                                       "writing allocations"));
-  }
-  patch_->BindInt64(1, alloc_seq);
-  patch_->BindInt64(2, free_seq);
-  return patch_->Run();
+  return sink_->Closed(b, free_seq);
 }
 
 absl::Status Pairing::Reopen(const PendingRealloc& p) {
@@ -185,7 +122,7 @@ absl::Status Pairing::Reopen(const PendingRealloc& p) {
 }
 
 absl::Status Pairing::Acquire(int64_t seq, int32_t pid, Op op, uint64_t addr, uint64_t size,
-                              int64_t stack) {
+                              int64_t stack, int64_t tag) {
   if (addr == 0) {
     // realloc(p, 0) returning 0 freed p (handled with the pending release);
     // other zero results are failures.
@@ -195,7 +132,7 @@ absl::Status Pairing::Acquire(int64_t seq, int32_t pid, Op op, uint64_t addr, ui
     return absl::OkStatus();
   }
   ProcessHeap& heap = Heap(pid);
-  const LiveBlock block{seq, size, NextSlot(), stack};
+  const LiveBlock block{seq, size, sink_->Opened(seq, tag), stack};
   auto [it, inserted] = heap.live.try_emplace(addr, block);
   if (!inserted) {
     // The release of the old block was lost: it stays open-ended.
@@ -208,7 +145,6 @@ absl::Status Pairing::Acquire(int64_t seq, int32_t pid, Op op, uint64_t addr, ui
   ++stats_.allocations;
   stats_.allocated_bytes += size;
   stack_totals_.Acquired(block);
-  ATR_RETURN_IF_ERROR(Opened(seq));
   live_bytes_ += size;
   if (live_bytes_ > stats_.peak_live_bytes) {
     stats_.peak_live_bytes = live_bytes_;

@@ -8,12 +8,11 @@
 // (db/online_pairing.h), and BuildAllocationsOn feeds it from a scan of
 // event_log when the online state was not kept (atr import, re-pairing).
 //
-// Memory is bounded by the blocks live at once, plus at most `max_window`
-// 16-byte entries that keep the pairs written in alloc_seq order; a block
-// that outlives the window is written open (free_seq NULL) and updated if
-// it is released later.
+// Where a pair ends up is the PairSink's business (the acquisition's
+// event_log row, or the late_frees table). Memory is bounded by the blocks
+// live at once.
 //
-//   Pairing p(&db, &pairs_inserter, /*max_window=*/1 << 20);
+//   Pairing p(&sink);
 //   p.AddProcess(2, 1);
 //   for each event in seq order: ATR_RETURN_IF_ERROR(p.OnEvent(...));
 //   ATR_ASSIGN_OR_RETURN(AllocationStats s, p.Finish());
@@ -21,16 +20,13 @@
 #ifndef ATR_DB_PAIRING_H_
 #define ATR_DB_PAIRING_H_
 
-#include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "db/batch_inserter.h"
 #include "db/ops.h"
 #include "db/sqlite.h"
 #include "db/trace_rows.h"
@@ -40,8 +36,20 @@ namespace atr::db_internal {
 struct LiveBlock {
   int64_t alloc_seq;
   uint64_t size;
-  uint64_t slot;   // its entry's position in the window, counted since the pass began
+  int64_t tag;     // what PairSink::Opened returned for it
   int64_t stack;   // events.stack of the acquisition, 0 = not recorded
+};
+
+// Receives the pairs. Every Opened is followed, later, by exactly one
+// Closed of the same block (at the latest in Pairing::Finish).
+class PairSink {
+ public:
+  virtual ~PairSink() = default;
+  // An allocation opens at `alloc_seq`; `tag` is what the driver passed
+  // with its event. Returns the block's tag for Closed.
+  virtual int64_t Opened(int64_t alloc_seq, int64_t tag) = 0;
+  // b ends: released at free_seq, or 0 = never released.
+  virtual absl::Status Closed(const LiveBlock& b, int64_t free_seq) = 0;
 };
 
 // The stack_stats table: per allocation stack, what `atr top`, `atr leaks`
@@ -96,8 +104,7 @@ class StackTotals {
 
 class Pairing {
  public:
-  // Pairs go to `out` (allocation_pairs of `db`: alloc_seq, free_seq).
-  Pairing(SqlDatabase* db, BatchInserter* out, size_t max_window);
+  explicit Pairing(PairSink* sink) : sink_(sink) {}
 
   // A processes row: `ppid` is the pid's parent as recorded. A release in
   // pid of a block live in a traced parent counts as inherited. Returns
@@ -106,13 +113,13 @@ class Pairing {
   // not those a fresh pass would give.
   bool AddProcess(int32_t pid, std::optional<int32_t> ppid);
 
-  // One event, in seq order. `thread` is threads.id, `stack` 0 = none.
+  // One event, in seq order. `thread` is threads.id, `stack` 0 = none;
+  // `tag` goes to PairSink::Opened if the event opens an allocation.
   absl::Status OnEvent(int64_t seq, int64_t thread, int32_t pid, Op op, uint64_t addr,
-                       uint64_t size, int64_t stack);
+                       uint64_t size, int64_t stack, int64_t tag = 0);
 
   // Blocks still live at the end stay open; so do reallocs whose call never
   // returned (the process died inside realloc: the old block was live).
-  // Flushes `out`.
   absl::StatusOr<AllocationStats> Finish();
 
   // op_stats, stack_stats and the meta alloc_* keys, replacing what the
@@ -133,36 +140,21 @@ class Pairing {
   struct ProcessHeap {
     absl::flat_hash_map<uint64_t, LiveBlock> live;  // addr -> open allocation
   };
-  struct WindowEntry {
-    int64_t alloc_seq;
-    int64_t free_seq;  // kOpen while live, 0 never released, else the release
-  };
   struct OpCount {
     int64_t calls = 0;
     int64_t bytes = 0;
   };
-  static constexpr int64_t kOpen = -1;
 
   ProcessHeap& Heap(int32_t pid) { return heaps_[pid]; }
   absl::Status Close(const LiveBlock& b, int64_t free_seq);
-  uint64_t NextSlot() const { return window_base_ + window_.size(); }
-  absl::Status Opened(int64_t alloc_seq);
-  absl::Status Drain();
-  absl::Status Emit(int64_t alloc_seq, int64_t free_seq);
-  absl::Status PatchDetached(int64_t alloc_seq, int64_t free_seq);
   absl::Status Reopen(const PendingRealloc& p);
   absl::Status Acquire(int64_t seq, int32_t pid, Op op, uint64_t addr, uint64_t size,
-                       int64_t stack);
+                       int64_t stack, int64_t tag);
   absl::Status Release(int64_t seq, int64_t thread, int32_t pid, Op op, uint64_t addr);
   void CountMiss(int32_t pid, uint64_t addr);
   absl::Status EndImage(int32_t pid);
 
-  size_t max_window_;  // entries (16 bytes each)
-  SqlDatabase* db_;
-  BatchInserter* out_;
-  std::optional<SqlStatement> patch_;  // UPDATE of a detached block's row
-  std::deque<WindowEntry> window_;  // allocations from the oldest unwritten one, by alloc_seq
-  uint64_t window_base_ = 0;        // slot of window_.front()
+  PairSink* sink_;
   absl::flat_hash_map<int32_t, int32_t> ppids_;    // pid -> ppid as recorded
   absl::flat_hash_set<int32_t> traced_pids_;       // pids with a processes row
   absl::flat_hash_set<int32_t> missed_pids_;       // pids with an unmatched release so far

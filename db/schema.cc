@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "db/event_log_sql.h"
 #include "db/ops.h"
 #include "db/trace_rows.h"
 
@@ -89,14 +91,15 @@ CREATE TABLE event_log(
   size INTEGER NOT NULL,
   arg INTEGER NOT NULL,
   stack INTEGER REFERENCES stacks(id),
-  sp_depth INTEGER NOT NULL);
+  sp_depth INTEGER NOT NULL,
+  free_after INTEGER);     -- allocation rows: seqs to the release that ended it
+CREATE TABLE late_frees(   -- releases of allocations whose row was written first
+  alloc_seq INTEGER PRIMARY KEY,
+  free_seq INTEGER NOT NULL);
 CREATE TABLE op_stats(
   op INTEGER PRIMARY KEY,  -- ops.code
   calls INTEGER NOT NULL,  -- events with this op
   bytes INTEGER NOT NULL); -- sum of their size column
-CREATE TABLE allocation_pairs(
-  alloc_seq INTEGER PRIMARY KEY,
-  free_seq INTEGER);
 
 -- CROSS JOIN pins event_log as the outer loop: a filter on pid must not
 -- make the planner scan event_log once per thread.
@@ -107,16 +110,16 @@ CREATE VIEW events AS
   FROM event_log e CROSS JOIN threads t ON t.id = e.thread;
 
 CREATE VIEW allocations AS
-  SELECT p.alloc_seq AS id, ta.pid AS pid, a.addr AS addr, a.size AS size,
+  SELECT a.seq AS id, ta.pid AS pid, a.addr AS addr, a.size AS size,
          CASE WHEN a.op IN (6, 7, 8, 24, 25, 26, 27) THEN a.arg ELSE 0 END AS align,
-         a.op AS op, p.alloc_seq AS alloc_seq, p.free_seq AS free_seq, f.op AS free_op,
+         a.op AS op, a.seq AS alloc_seq, f.seq AS free_seq, f.op AS free_op,
          a.stack AS alloc_stack, f.stack AS free_stack, ta.tid AS alloc_tid,
          tf.tid AS free_tid
-  FROM allocation_pairs p
-  CROSS JOIN event_log a ON a.seq = p.alloc_seq
+  FROM event_log a
   CROSS JOIN threads ta ON ta.id = a.thread
-  LEFT JOIN event_log f ON f.seq = p.free_seq
-  LEFT JOIN threads tf ON tf.id = f.thread;
+  LEFT JOIN event_log f ON f.seq = )sql" ATR_SQL_FREE_SEQ("a") R"sql(
+  LEFT JOIN threads tf ON tf.id = f.thread
+  WHERE )sql" ATR_SQL_IS_ALLOCATION("a") R"sql(;
 )sql";
 
 // The op codes with alignment in `arg` (see the align column above).
@@ -164,6 +167,38 @@ absl::Status CreateSchema(SqlDatabase& db) {
                                            kTraceSchemaVersion, "'), ('complete', '0')"),
                               "writing meta"));
   return db.Exec("COMMIT", "creating the schema");
+}
+
+absl::Status CheckSchemaVersion(std::string_view path, int version) {
+  const std::string p(path);
+  if (version < kTraceSchemaVersion) {
+    // No migration: version 1 kept pairs in a table the online pass no
+    // longer writes, and re-pairing a big trace costs what recording did.
+    return absl::FailedPreconditionError(absl::StrCat(p, ": trace schema ", version,
+                                                      " is older than this atr (",
+                                                      kTraceSchemaVersion, "): record again"));
+  }
+  if (version > kTraceSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(p, ": trace schema version ", version, " is newer than this atr supports (",
+                     kTraceSchemaVersion, "); use a newer atr"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSchemaVersion(const SqlDatabase& db, std::string_view path) {
+  auto st = SqlStatement::Prepare(db, "SELECT value FROM meta WHERE key='schema_version'",
+                                  "reading meta");
+  if (!st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(path), ": not an atr trace"));
+  }
+  ATR_ASSIGN_OR_RETURN(bool row, st->Step());
+  int version = 0;
+  if (!row || !absl::SimpleAtoi(st->ColumnText(0), &version) || version < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(path), ": not an atr trace (no valid schema_version)"));
+  }
+  return CheckSchemaVersion(path, version);
 }
 
 absl::Status CreateFinishIndexes(SqlDatabase& db) {

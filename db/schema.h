@@ -1,12 +1,16 @@
-// The SQL of trace schema version 1, internal to db/. docs/trace-format.md
+// The SQL of trace schema version 2, internal to db/. docs/trace-format.md
 // explains every table; keep the two in step.
 //
 // Physical tables hold the compact form (events carry a small `thread` id
-// instead of pid and tid; allocations are stored as seq pairs). The views
+// instead of pid and tid; an allocation's release is a seq distance in its
+// acquisition's row, `free_after`, or a late_frees row). The views
 // `events` and `allocations` give the full, documented columns, so plain SQL
 // in the sqlite3 shell reads naturally while the file stays small.
 #ifndef ATR_DB_SCHEMA_H_
 #define ATR_DB_SCHEMA_H_
+
+#include <cstdint>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "db/sqlite.h"
@@ -21,15 +25,29 @@ inline constexpr int kPageSize = 16384;
 // REQUIRES: db is empty and not in a transaction.
 absl::Status CreateSchema(SqlDatabase& db);
 
+// One line naming `path` when a trace's schema_version is not the one this
+// build reads and writes (older: record again; newer: a newer atr), else OK.
+// REQUIRES: version >= 1.
+absl::Status CheckSchemaVersion(std::string_view path, int version);
+// The same for an open trace, reading meta.
+absl::Status CheckSchemaVersion(const SqlDatabase& db, std::string_view path);
+
 // Indexes built by Finish, after the bulk load (cheaper than maintaining
 // them during inserts).
 absl::Status CreateFinishIndexes(SqlDatabase& db);
 
-// Tables every version-1 trace has; the reader checks them at open.
+// Tables every version-2 trace has; the reader checks them at open.
 inline constexpr const char* kRequiredTables[] = {
-    "meta",   "ops",    "processes",  "threads",         "modules",
-    "frames", "inline_frames", "stacks", "event_log", "allocation_pairs",
+    "meta",   "ops",    "processes",  "threads",   "modules",
+    "frames", "inline_frames", "stacks", "event_log", "late_frees",
 };
+
+// Columns of event_log, in table order.
+enum EventColumn {
+  kSeq, kTs, kThread, kOp, kAddr, kSize, kArg, kStack, kSpDepth, kFreeAfter, kEventColumns
+};
+// Columns that store NULL for 0 (BatchInserter's null_if_zero).
+inline constexpr uint32_t kEventNullIfZero = (1u << kStack) | (1u << kFreeAfter);
 
 }  // namespace atr::db_internal
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "db/json_strings.h"
+#include "db/event_log_sql.h"
 #include "db/schema.h"
 #include "db/sqlite.h"
 
@@ -270,12 +271,7 @@ absl::StatusOr<TraceReader> TraceReader::Open(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not an atr trace (schema_version '",
                                                    probe.version, "')"));
   }
-  if (version > kTraceSchemaVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": trace schema version ", version,
-                     " is newer than this atr supports (", kTraceSchemaVersion,
-                     "); use a newer atr"));
-  }
+  ATR_RETURN_IF_ERROR(db_internal::CheckSchemaVersion(path, version));
   state->schema_version = version;
   ATR_RETURN_IF_ERROR(state->db.Exec(
       absl::StrCat("PRAGMA query_only=1; PRAGMA mmap_size=", kMmapBytes, ";"), "configuring"));
@@ -443,12 +439,13 @@ std::string StackStatsFromPairsSql(int64_t peak_seq) {
   const std::string p = absl::StrCat(peak_seq);
   return absl::StrCat(
       "(SELECT coalesce(a.stack, 0) AS stack, count(*) AS calls, sum(a.size) AS bytes, "
-      "sum(CASE WHEN p.alloc_seq <= ", p, " AND (p.free_seq IS NULL OR p.free_seq > ", p,
+      "sum(CASE WHEN a.seq <= ", p, " AND (a.free_seq IS NULL OR a.free_seq > ", p,
       ") THEN a.size ELSE 0 END) AS peak_bytes, "
-      "sum(p.free_seq IS NULL) AS leaked, "
-      "sum(CASE WHEN p.free_seq IS NULL THEN a.size ELSE 0 END) AS leaked_bytes, "
-      "min(CASE WHEN p.free_seq IS NULL THEN p.alloc_seq END) AS first_leak_seq "
-      "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq GROUP BY 1)");
+      "sum(a.free_seq IS NULL) AS leaked, "
+      "sum(CASE WHEN a.free_seq IS NULL THEN a.size ELSE 0 END) AS leaked_bytes, "
+      "min(CASE WHEN a.free_seq IS NULL THEN a.seq END) AS first_leak_seq "
+      "FROM (SELECT a.seq, a.size, a.stack, " ATR_SQL_FREE_SEQ("a") " AS free_seq "
+      "FROM event_log a WHERE " ATR_SQL_IS_ALLOCATION("a") ") a GROUP BY 1)");
 }
 
 absl::StatusOr<int64_t> TraceReader::CountEvents() const {

@@ -101,7 +101,7 @@ class AllocationCursor {
 };
 
 // The rows of the stack_stats table (docs/trace-format.md) computed from
-// allocation_pairs and event_log, as a parenthesized subquery; `peak_seq`
+// the allocations in event_log, as a parenthesized subquery; `peak_seq`
 // is meta alloc_peak_live_seq.
 std::string StackStatsFromPairsSql(int64_t peak_seq);
 

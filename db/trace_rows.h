@@ -1,4 +1,4 @@
-// Row types of a trace (schema version 1), shared by TraceWriter and
+// Row types of a trace (schema version 2), shared by TraceWriter and
 // TraceReader. One struct per table; docs/trace-format.md is the reference
 // for every column, its unit and what NULL means. In these structs:
 //   - ids (stack, parent, module_id, frame) use 0 for "none" (NULL in SQL);
@@ -23,7 +23,7 @@
 namespace atr {
 
 // Newest trace schema this build reads and the one it writes.
-inline constexpr int kTraceSchemaVersion = 1;
+inline constexpr int kTraceSchemaVersion = 2;
 
 // A stack is named by the id of its leaf (innermost) node in `stacks`.
 using StackId = int64_t;

@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "db/allocations.h"
 #include "db/batch_inserter.h"
@@ -29,9 +31,13 @@ using db_internal::SqlStatement;
 
 namespace {
 
-// Column order of event_log, and which of them store NULL for 0.
-enum EventColumn { kSeq, kTs, kThread, kOp, kAddr, kSize, kArg, kStack, kSpDepth, kEventColumns };
-constexpr uint32_t kEventNullIfZero = 1u << kStack;
+// event_log's columns (db/schema.h).
+using db_internal::EventValues;
+using db_internal::kArg, db_internal::kAddr, db_internal::kEventColumns,
+    db_internal::kEventNullIfZero, db_internal::kFreeAfter, db_internal::kOp, db_internal::kSeq,
+    db_internal::kSize, db_internal::kSpDepth, db_internal::kStack, db_internal::kThread,
+    db_internal::kTs;
+
 constexpr uint32_t kStackNullIfZero = 1u << 1;  // stacks(id, parent, frame): parent
 
 uint64_t ThreadKey(int32_t pid, int32_t tid) {
@@ -84,9 +90,9 @@ struct TraceWriter::State {
 
   BatchInserter events;
   BatchInserter stack_nodes;
-  // The allocation pass, run as events arrive (null: not kept, e.g. a
-  // reopened trace whose earlier events it never saw; Finish re-reads).
-  BatchInserter pairs;
+  // The allocation pass, run as events arrive; rows reach `events` through
+  // it. Null: not kept (a reopened trace whose earlier events it never
+  // saw); Finish() then re-reads the events.
   std::unique_ptr<OnlinePairing> online;
   SqlStatement thread_insert;
   SqlStatement thread_update;
@@ -132,7 +138,10 @@ struct TraceWriter::State {
     return it->second;
   }
 
-  absl::Status CommitAndBegin() {
+  // all_rows: the caller was promised every added event (Flush); else the
+  // online pass may keep its windows.
+  absl::Status CommitAndBegin(bool all_rows) {
+    if (all_rows && online != nullptr) ATR_RETURN_IF_ERROR(online->FlushRows());
     ATR_RETURN_IF_ERROR(events.Flush());
     ATR_RETURN_IF_ERROR(stack_nodes.Flush());
     ATR_RETURN_IF_ERROR(db.Exec("COMMIT", "committing"));
@@ -151,6 +160,7 @@ TraceWriter::~TraceWriter() {
   if (state_->options.commit_on_flush_only) {
     (void)state_->db.Exec("ROLLBACK", "rolling back");
   } else {
+    if (state_->online != nullptr) (void)state_->online->FlushRows();
     (void)state_->events.Flush();
     (void)state_->stack_nodes.Flush();
     (void)state_->db.Exec("COMMIT", "committing");
@@ -184,9 +194,7 @@ absl::StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::Create(
   ATR_RETURN_IF_ERROR(db_internal::CreateSchema(db));
   ATR_RETURN_IF_ERROR(PrepareStatements(*state));
   if (state->options.build_allocations) {
-    ATR_ASSIGN_OR_RETURN(state->pairs, BatchInserter::Create(db, "allocation_pairs", 2, 1u << 1,
-                                                             "writing allocations"));
-    state->online = std::make_unique<OnlinePairing>(&state->db, &state->pairs);
+    state->online = std::make_unique<OnlinePairing>(&state->db, &state->events);
   }
   ATR_RETURN_IF_ERROR(db.Exec("BEGIN", "starting a transaction"));
   std::unique_ptr<TraceWriter> w(new TraceWriter(std::move(state)));
@@ -221,11 +229,11 @@ absl::StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::OpenUnfinished(
     return v;
   };
   ATR_ASSIGN_OR_RETURN(std::string version, meta_value("schema_version"));
-  if (version != absl::StrCat(kTraceSchemaVersion)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": trace schema version '", version, "' cannot be continued by this atr (",
-        kTraceSchemaVersion, ")"));
+  int version_number = 0;
+  if (!absl::SimpleAtoi(version, &version_number) || version_number < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not an atr trace"));
   }
+  ATR_RETURN_IF_ERROR(db_internal::CheckSchemaVersion(path, version_number));
   ATR_ASSIGN_OR_RETURN(std::string complete, meta_value("complete"));
   if (complete != "0") {
     return absl::FailedPreconditionError(
@@ -341,7 +349,7 @@ absl::Status TraceWriter::AddEvent(const EventRow& e) {
                                                    ": unknown op code ", static_cast<int>(e.op)));
   }
   ATR_ASSIGN_OR_RETURN(int64_t thread, s.ThreadId(e.pid, e.tid));
-  int64_t* row = s.events.Row();
+  EventValues row;
   row[kSeq] = e.seq;
   row[kTs] = e.ts_ns;
   row[kThread] = thread;
@@ -353,16 +361,17 @@ absl::Status TraceWriter::AddEvent(const EventRow& e) {
   row[kArg] = static_cast<int64_t>(e.arg);
   row[kStack] = e.stack;
   row[kSpDepth] = e.sp_depth;
-  ATR_RETURN_IF_ERROR(s.events.Commit());
+  row[kFreeAfter] = 0;  // the pass fills it in
   if (s.online != nullptr) {
-    ATR_RETURN_IF_ERROR(s.online->Add({.seq = e.seq, .thread = thread, .addr = e.addr,
-                                       .size = e.size, .stack = e.stack, .pid = e.pid,
-                                       .op = e.op}));
+    ATR_RETURN_IF_ERROR(s.online->Add(row, e.pid));
+  } else {
+    std::copy(row.begin(), row.end(), s.events.Row());
+    ATR_RETURN_IF_ERROR(s.events.Commit());
   }
   ++s.events_added;
   if (++s.events_since_commit >= s.options.commit_every_events &&
       !s.options.commit_on_flush_only) {
-    return s.CommitAndBegin();
+    return s.CommitAndBegin(/*all_rows=*/false);
   }
   return absl::OkStatus();
 }
@@ -388,7 +397,7 @@ absl::Status TraceWriter::PutProcess(const ProcessRow& p) {
   st.BindOptInt64(10, p.ended_ns);
   st.BindOptInt64(11, p.exit_status);
   st.BindOptInt64(12, p.exit_signal);
-  if (s.online != nullptr) s.online->AddProcess(p.pid, p.ppid);
+  if (s.online != nullptr) ATR_RETURN_IF_ERROR(s.online->AddProcess(p.pid, p.ppid));
   return st.Run();
 }
 
@@ -531,26 +540,26 @@ absl::Status TraceWriter::ExecuteSql(std::string_view sql, std::initializer_list
 
 absl::Status TraceWriter::Flush() {
   ATR_RETURN_IF_ERROR(state_->CheckOpen());
-  return state_->CommitAndBegin();
+  return state_->CommitAndBegin(/*all_rows=*/true);
 }
 
 absl::StatusOr<AllocationStats> TraceWriter::Finish() {
   State& s = *state_;
   ATR_RETURN_IF_ERROR(s.CheckOpen());
+  std::optional<AllocationStats> online_stats;
+  if (s.online != nullptr) {
+    // The last rows, op_stats, stack_stats and meta alloc_*, in the
+    // events' transaction.
+    ATR_ASSIGN_OR_RETURN(online_stats, s.online->Finish(s.db));
+  }
   ATR_RETURN_IF_ERROR(s.events.Flush());
   ATR_RETURN_IF_ERROR(s.stack_nodes.Flush());
   ATR_RETURN_IF_ERROR(SetMetaInt("event_count", s.events_added));
   ATR_RETURN_IF_ERROR(s.db.Exec("COMMIT", "committing"));
   s.finished = true;  // from here on only this function writes
+  s.online.reset();
 
   AllocationStats stats;
-  std::optional<AllocationStats> online_stats;
-  if (s.online != nullptr) {
-    ATR_RETURN_IF_ERROR(s.db.Exec("BEGIN", "pairing allocations"));
-    ATR_ASSIGN_OR_RETURN(online_stats, s.online->Finish(s.db));
-    ATR_RETURN_IF_ERROR(s.db.Exec("COMMIT", "pairing allocations"));
-    s.online.reset();
-  }
   if (online_stats) {
     stats = *online_stats;
   } else if (s.options.build_allocations) {

@@ -8,7 +8,7 @@
 // the SVG shows them in the frame's tooltip and searches them.
 //
 // Metrics (docs/queries.md, "atr flamegraph"), per allocation stack:
-//   calls   successful heap allocations (allocation_pairs rows)
+//   calls   successful heap allocations (allocations rows)
 //   bytes   their requested bytes
 //   leaked  requested bytes never released
 //   peak    requested bytes live at the peak of live bytes (meta
@@ -32,6 +32,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "db/event_log_sql.h"
 #include "db/trace_reader.h"
 
 namespace atr {
@@ -131,17 +132,18 @@ std::string FlameFrameName(std::string_view function, bool signatures);
 // The metric queries; "?1" is alloc_peak_live_seq (peak) or the replay id
 // (pinned).
 inline constexpr char kFlameCallsSql[] =
-    "SELECT e.stack, count(*) FROM allocation_pairs p JOIN event_log e ON e.seq = p.alloc_seq "
-    "GROUP BY e.stack";
+    "SELECT a.stack, count(*) FROM event_log a WHERE " ATR_SQL_IS_ALLOCATION("a")
+    " GROUP BY a.stack";
 inline constexpr char kFlameBytesSql[] =
-    "SELECT e.stack, sum(e.size) FROM allocation_pairs p JOIN event_log e ON e.seq = p.alloc_seq "
-    "GROUP BY e.stack";
+    "SELECT a.stack, sum(a.size) FROM event_log a WHERE " ATR_SQL_IS_ALLOCATION("a")
+    " GROUP BY a.stack";
 inline constexpr char kFlameLeakedSql[] =
-    "SELECT e.stack, sum(e.size) FROM allocation_pairs p JOIN event_log e ON e.seq = p.alloc_seq "
-    "WHERE p.free_seq IS NULL GROUP BY e.stack";
+    "SELECT a.stack, sum(a.size) FROM event_log a WHERE " ATR_SQL_IS_ALLOCATION("a")
+    " AND " ATR_SQL_FREE_SEQ("a") " IS NULL GROUP BY a.stack";
 inline constexpr char kFlamePeakSql[] =
-    "SELECT e.stack, sum(e.size) FROM allocation_pairs p JOIN event_log e ON e.seq = p.alloc_seq "
-    "WHERE p.alloc_seq <= ?1 AND (p.free_seq IS NULL OR p.free_seq > ?1) GROUP BY e.stack";
+    "SELECT a.stack, sum(a.size) FROM (SELECT a.stack, a.size, " ATR_SQL_FREE_SEQ("a")
+    " AS free_seq FROM event_log a WHERE a.seq <= ?1 AND " ATR_SQL_IS_ALLOCATION("a") ") a"
+    " WHERE a.free_seq IS NULL OR a.free_seq > ?1 GROUP BY a.stack";
 inline constexpr char kFlamePinnedSql[] =
     "SELECT e.stack, sum(CAST(s.free_bytes AS REAL) / s.live_objects) "
     "FROM replay_blame b "

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "analysis/flamegraph/flame_graph.h"
 #include "analysis/reports/frag_report.h"
+#include "db/event_log_sql.h"
 #include "db/trace_reader.h"
 
 namespace atr {
@@ -70,11 +71,13 @@ absl::StatusOr<std::string> RenderHtmlReport(TraceReader& reader,
 // Live bytes per seq bucket: ?1 is the bucket width in seqs. Each row is
 // (bucket, live bytes at the end of the bucket).
 inline constexpr char kTimelineLiveSql[] =
-    "WITH d(b, delta) AS ("
-    " SELECT p.alloc_seq / ?1, e.size FROM allocation_pairs p JOIN event_log e ON e.seq = p.alloc_seq"
+    "WITH p(alloc_seq, free_seq, size) AS ("
+    " SELECT a.seq, " ATR_SQL_FREE_SEQ("a") ", a.size FROM event_log a"
+    " WHERE " ATR_SQL_IS_ALLOCATION("a") "),"
+    " d(b, delta) AS ("
+    " SELECT alloc_seq / ?1, size FROM p"
     " UNION ALL"
-    " SELECT p.free_seq / ?1, -e.size FROM allocation_pairs p JOIN event_log e ON e.seq = p.alloc_seq"
-    " WHERE p.free_seq IS NOT NULL)"
+    " SELECT free_seq / ?1, -size FROM p WHERE free_seq IS NOT NULL)"
     " SELECT b, sum(sum(delta)) OVER (ORDER BY b) FROM d GROUP BY b ORDER BY b";
 
 }  // namespace atr

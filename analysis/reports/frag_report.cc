@@ -13,6 +13,7 @@
 #include "analysis/format/report_table.h"
 #include "analysis/format/text_table.h"
 #include "analysis/stacks/site_label.h"
+#include "db/event_log_sql.h"
 #include "db/query.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/replay_store.h"
@@ -21,11 +22,10 @@ namespace atr {
 
 const char kPinningByStackSql[] =
     "SELECT a.stack, b.span_address, s.object_size, s.free_bytes, s.live_objects, "
-    "b.allocation_id, p.free_seq "
+    "b.allocation_id, " ATR_SQL_FREE_SEQ("a") " "
     "FROM replay_blame b "
     "JOIN replay_spans s ON s.replay_id = b.replay_id AND s.span_address = b.span_address "
     "CROSS JOIN event_log a ON a.seq = b.allocation_id "
-    "LEFT JOIN allocation_pairs p ON p.alloc_seq = b.allocation_id "
     "WHERE b.replay_id = ?1";
 
 namespace {
@@ -212,8 +212,9 @@ absl::Status ComputeWaste(TraceReader& reader, Sites& sites, const FragOptions& 
       reader,
       Bind("SELECT a.stack, a.size, CASE WHEN a.op IN (6, 7, 8, 24, 25, 26, 27) THEN a.arg "
            "ELSE 0 END, count(*) "
-           "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq "
-           "WHERE p.alloc_seq <= ?1 AND (p.free_seq IS NULL OR p.free_seq > ?1) "
+           "FROM (SELECT a.*, " ATR_SQL_FREE_SEQ("a") " AS free_seq FROM event_log a "
+           "WHERE a.seq <= ?1 AND " ATR_SQL_IS_ALLOCATION("a") ") a "
+           "WHERE (a.free_seq IS NULL OR a.free_seq > ?1) "
            "AND a.thread IN (SELECT id FROM threads WHERE pid = ?2) GROUP BY 1, 2, 3",
            {r->peak.seq, pid}));
   if (!q.ok()) return q.status();
@@ -261,9 +262,9 @@ absl::Status ComputeSurvivors(TraceReader& reader, Sites& sites, const FragOptio
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
       reader,
       Bind("SELECT a.stack, count(*), sum(a.size) "
-           "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq "
-           "WHERE p.alloc_seq > ?1 - ?2 AND p.alloc_seq <= ?1 "
-           "AND (p.free_seq IS NULL OR p.free_seq > ?1) "
+           "FROM (SELECT a.*, " ATR_SQL_FREE_SEQ("a") " AS free_seq FROM event_log a "
+           "WHERE a.seq > ?1 - ?2 AND a.seq <= ?1 AND " ATR_SQL_IS_ALLOCATION("a") ") a "
+           "WHERE (a.free_seq IS NULL OR a.free_seq > ?1) "
            "AND a.thread IN (SELECT id FROM threads WHERE pid = ?3) GROUP BY 1",
            {r->peak.seq, r->survivor_window, pid}));
   if (!q.ok()) return q.status();

@@ -5,39 +5,37 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "analysis/reports/site_groups.h"
+#include "db/event_log_sql.h"
 #include "db/query.h"
 
 namespace atr {
 
-// Heap acquisition op codes (db/ops.h): the malloc, new and new[] families.
-#define ATR_HEAP_ACQUIRE_OPS "(1, 2, 3, 4, 6, 7, 8, 9, 10, 20, 21, 22, 23, 24, 25, 26, 27)"
-
 const char kTemporaryByStackSql[] =
     "WITH acq AS ("
-    "  SELECT seq, thread, stack, size,"
-    "         lead(seq) OVER (PARTITION BY thread ORDER BY seq) AS next_acq"
-    "  FROM event_log WHERE op IN " ATR_HEAP_ACQUIRE_OPS " AND addr != 0) "
+    "  SELECT a.seq, a.thread, a.stack, a.size, " ATR_SQL_FREE_SEQ("a") " AS free_seq,"
+    "         lead(a.seq) OVER (PARTITION BY a.thread ORDER BY a.seq) AS next_acq"
+    "  FROM event_log a WHERE " ATR_SQL_IS_ALLOCATION("a") ") "
     "SELECT acq.stack, count(*),"
-    "  sum(f.thread = acq.thread AND (acq.next_acq IS NULL OR p.free_seq < acq.next_acq)),"
-    "  sum(CASE WHEN f.thread = acq.thread AND (acq.next_acq IS NULL OR p.free_seq < acq.next_acq)"
+    "  sum(f.thread = acq.thread AND (acq.next_acq IS NULL OR acq.free_seq < acq.next_acq)),"
+    "  sum(CASE WHEN f.thread = acq.thread AND (acq.next_acq IS NULL OR acq.free_seq < acq.next_acq)"
     "      THEN acq.size ELSE 0 END) "
-    "FROM acq JOIN allocation_pairs p ON p.alloc_seq = acq.seq "
-    "LEFT JOIN event_log f ON f.seq = p.free_seq "
+    "FROM acq LEFT JOIN event_log f ON f.seq = acq.free_seq "
     "GROUP BY acq.stack";
 
 const char kLifetimeBucketsByStackSql[] =
-    "SELECT a.stack, CASE WHEN p.free_seq IS NULL THEN 8 ELSE ("
+    "SELECT a.stack, CASE WHEN a.free_seq IS NULL THEN 8 ELSE ("
     "  SELECT CASE WHEN d < 1000 THEN 0 WHEN d < 10000 THEN 1 WHEN d < 100000 THEN 2"
     "  WHEN d < 1000000 THEN 3 WHEN d < 10000000 THEN 4 WHEN d < 100000000 THEN 5"
     "  WHEN d < 1000000000 THEN 6 ELSE 7 END FROM (SELECT f.ts_ns - a.ts_ns AS d)) END AS bucket,"
     "  count(*) "
-    "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq "
-    "LEFT JOIN event_log f ON f.seq = p.free_seq "
+    "FROM (SELECT a.stack, a.ts_ns, " ATR_SQL_FREE_SEQ("a") " AS free_seq FROM event_log a"
+    "  WHERE " ATR_SQL_IS_ALLOCATION("a") ") a "
+    "LEFT JOIN event_log f ON f.seq = a.free_seq "
     "GROUP BY 1, 2";
 
 const char kSizesByStackSql[] =
     "SELECT a.stack, a.size, count(*) "
-    "FROM allocation_pairs p CROSS JOIN event_log a ON a.seq = p.alloc_seq "
+    "FROM event_log a WHERE " ATR_SQL_IS_ALLOCATION("a") " "
     "GROUP BY 1, 2";
 
 namespace {
