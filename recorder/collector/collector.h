@@ -52,11 +52,11 @@ struct CollectorOptions {
   int64_t start_mono_ns = 0;  // CLOCK_MONOTONIC at the trace's start (ts_ns = 0)
   TscClock clock;             // converts rdtsc readings to CLOCK_MONOTONIC ns
   // Commit at checkpoints (every checkpoint_events events, and when a Poll
-  // finds nothing new after 1 MiB or 200 ms) with spool_progress rows, then free the spool
+  // finds nothing new after 16 MiB or 1 s) with spool_progress rows, then free the spool
   // files' committed prefixes. REQUIRES: the writer has
   // commit_on_flush_only and StartSpoolProgress ran on it.
   bool checkpoints = false;
-  int64_t checkpoint_events = 1 << 16;
+  int64_t checkpoint_events = 1 << 20;
 };
 
 struct CollectorStats {
