@@ -4,31 +4,12 @@
 
 namespace atr::db_internal {
 
-OnlinePairing::OnlinePairing(SqlDatabase* db, BatchInserter* events, size_t reorder_window,
-                             size_t held_window)
-    : db_(db),
-      events_(events),
-      reorder_window_(std::max<size_t>(1, reorder_window)),
+OnlinePairing::OnlinePairing(size_t reorder_window, size_t held_window)
+    : reorder_window_(std::max<size_t>(1, reorder_window)),
       held_window_(std::max<size_t>(1, held_window)),
       pairing_(std::make_unique<Pairing>(static_cast<PairSink*>(this))) {}
 
 OnlinePairing::~OnlinePairing() = default;
-
-absl::Status OnlinePairing::Insert(const EventValues& row) {
-  std::copy(row.begin(), row.end(), events_->Row());
-  return events_->Commit();
-}
-
-absl::Status OnlinePairing::LateFree(int64_t alloc_seq, int64_t free_seq) {
-  if (!late_insert_.has_value()) {
-    ATR_ASSIGN_OR_RETURN(late_insert_,
-                         SqlStatement::Prepare(*db_, "INSERT OR REPLACE INTO late_frees VALUES(?1, ?2)",
-                                               "writing late frees"));
-  }
-  late_insert_->BindInt64(1, alloc_seq);
-  late_insert_->BindInt64(2, free_seq);
-  return late_insert_->Run();
-}
 
 int64_t OnlinePairing::Opened(int64_t alloc_seq, int64_t tag) {
   opened_ = true;
@@ -37,7 +18,8 @@ int64_t OnlinePairing::Opened(int64_t alloc_seq, int64_t tag) {
 
 absl::Status OnlinePairing::Closed(const LiveBlock& b, int64_t free_seq) {
   if (b.tag == kInserted || static_cast<uint64_t>(b.tag) < held_base_) {
-    return free_seq == 0 ? absl::OkStatus() : LateFree(b.alloc_seq, free_seq);
+    if (free_seq != 0) staged_.late_frees.emplace_back(b.alloc_seq, free_seq);
+    return absl::OkStatus();
   }
   EventValues& row = held_[static_cast<uint64_t>(b.tag) - held_base_];
   if (row[kSeq] != b.alloc_seq) {
@@ -56,10 +38,14 @@ void OnlinePairing::SortPending() {
 }
 
 absl::Status OnlinePairing::Add(const EventValues& row, int32_t pid) {
-  if (pairing_ == nullptr) return Insert(row);
+  if (pairing_ == nullptr) {
+    Insert(row);
+    return absl::OkStatus();
+  }
   if (row[kSeq] <= paired_up_to_) {
     ATR_RETURN_IF_ERROR(Abandon());  // too late: events after it were paired already
-    return Insert(row);
+    Insert(row);
+    return absl::OkStatus();
   }
   if (!pending_.empty() && row[kSeq] < pending_.back().row[kSeq]) unsorted_ = true;
   if (row[kSeq] > newest_seq_) {
@@ -106,7 +92,7 @@ absl::Status OnlinePairing::DrainHeld(size_t keep) {
     // A row inserted while its block lives stores NULL; a release found
     // later goes to late_frees (Closed sees the slot below held_base_).
     if (row[kFreeAfter] == kOpen) row[kFreeAfter] = 0;
-    ATR_RETURN_IF_ERROR(Insert(row));
+    Insert(row);
     held_.pop_front();
     ++held_base_;
   }
@@ -130,7 +116,7 @@ absl::Status OnlinePairing::FlushRows() {
     if (p.inserted) continue;
     EventValues row = p.row;
     row[kFreeAfter] = 0;
-    ATR_RETURN_IF_ERROR(Insert(row));
+    Insert(row);
     p.inserted = true;
   }
   return absl::OkStatus();

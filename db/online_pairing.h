@@ -20,9 +20,14 @@
 // and the writer runs the pass over event_log instead (BuildAllocationsOn),
 // as for a processes row that arrives after the events it would change.
 //
-//   OnlinePairing p(&db, &event_inserter);
+// It does no SQLite work of its own until Finish(): rows to insert and
+// late releases collect in staged(), which the writer inserts, maybe on
+// another thread (TraceWriter::StageEvents).
+//
+//   OnlinePairing p;
 //   p.Add(row, pid);             // row: event_log columns (EventColumn)
 //   p.FlushRows();               // before a commit that must hold every row
+//   insert p.staged().rows, p.staged().late_frees; p.staged().Clear();
 //   absl::StatusOr<std::optional<AllocationStats>> s = p.Finish(db);  // nullopt: abandoned
 #ifndef ATR_DB_ONLINE_PAIRING_H_
 #define ATR_DB_ONLINE_PAIRING_H_
@@ -33,16 +38,36 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "db/batch_inserter.h"
 #include "db/pairing.h"
 #include "db/schema.h"
 
 namespace atr::db_internal {
 
 using EventValues = std::array<int64_t, kEventColumns>;
+
+// Work for SQLite, in the order it must be done: threads rows, then event
+// rows (seq order as far as known), then late_frees rows.
+struct StagedEvents {
+  struct Thread {
+    int64_t id;
+    int32_t pid;
+    int32_t tid;
+  };
+  std::vector<Thread> threads;                          // new threads rows
+  std::vector<EventValues> rows;                        // event_log rows
+  std::vector<std::pair<int64_t, int64_t>> late_frees;  // (alloc_seq, free_seq)
+
+  bool empty() const { return threads.empty() && rows.empty() && late_frees.empty(); }
+  void Clear() {
+    threads.clear();
+    rows.clear();
+    late_frees.clear();
+  }
+};
 
 class OnlinePairing : private PairSink {
  public:
@@ -52,9 +77,8 @@ class OnlinePairing : private PairSink {
   static constexpr size_t kReorderWindow = size_t{1} << 17;
   static constexpr size_t kHeldWindow = size_t{1} << 18;
 
-  // Rows go to `events` (event_log of `db`).
-  OnlinePairing(SqlDatabase* db, BatchInserter* events, size_t reorder_window = kReorderWindow,
-                size_t held_window = kHeldWindow);
+  explicit OnlinePairing(size_t reorder_window = kReorderWindow,
+                         size_t held_window = kHeldWindow);
   ~OnlinePairing() override;
 
   // REQUIRES: row[kSeq] unique; row[kFreeAfter] is ignored.
@@ -67,8 +91,11 @@ class OnlinePairing : private PairSink {
 
   bool abandoned() const { return pairing_ == nullptr; }
 
-  // Pairs and inserts what is left, then writes op_stats, stack_stats and
-  // meta. nullopt when abandoned (rows inserted, no results written).
+  // What the calls so far left to insert; the caller clears it.
+  StagedEvents& staged() { return staged_; }
+
+  // Pairs what is left (staging every row), then writes op_stats,
+  // stack_stats and meta. nullopt when abandoned (no results written).
   // REQUIRES: db in a transaction.
   absl::StatusOr<std::optional<AllocationStats>> Finish(SqlDatabase& db);
 
@@ -87,12 +114,9 @@ class OnlinePairing : private PairSink {
   void SortPending();
   absl::Status Release(size_t n);           // pairs the n oldest pending rows
   absl::Status DrainHeld(size_t keep);      // inserts resolved rows, and old ones past `keep`
-  absl::Status Insert(const EventValues& row);
-  absl::Status LateFree(int64_t alloc_seq, int64_t free_seq);
+  void Insert(const EventValues& row) { staged_.rows.push_back(row); }
   absl::Status Abandon();
 
-  SqlDatabase* db_;
-  BatchInserter* events_;
   size_t reorder_window_;
   size_t held_window_;
   std::unique_ptr<Pairing> pairing_;  // null once abandoned
@@ -104,7 +128,7 @@ class OnlinePairing : private PairSink {
   std::deque<EventValues> held_;      // paired, not inserted, by seq
   uint64_t held_base_ = 0;            // slot of held_.front(), counted since the start
   bool opened_ = false;               // the event being paired opened an allocation
-  std::optional<SqlStatement> late_insert_;
+  StagedEvents staged_;
 };
 
 }  // namespace atr::db_internal

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "db/batch_inserter.h"
 #include "db/db_test_util.h"
 #include "db/trace_writer.h"
 #include "gtest/gtest.h"
@@ -74,13 +75,34 @@ Outcome PairAsFed(const std::vector<Fed>& events, size_t held_window) {
   absl::StatusOr<BatchInserter> out =
       BatchInserter::Create(*db, "event_log", kEventColumns, kEventNullIfZero, "test");
   EXPECT_TRUE(out.ok()) << out.status();
+  absl::StatusOr<SqlStatement> late =
+      SqlStatement::Prepare(*db, "INSERT INTO late_frees VALUES(?1, ?2)", "test");
+  EXPECT_TRUE(late.ok()) << late.status();
+  // What the writer does with the staged work (TraceWriter::InsertStagedEvents).
+  auto insert = [&](StagedEvents& st) {
+    EXPECT_TRUE(st.threads.empty());
+    for (const EventValues& row : st.rows) {
+      std::copy(row.begin(), row.end(), out->Row());
+      EXPECT_TRUE(out->Commit().ok());
+    }
+    for (const auto& [alloc_seq, free_seq] : st.late_frees) {
+      late->BindInt64(1, alloc_seq);
+      late->BindInt64(2, free_seq);
+      EXPECT_TRUE(late->Run().ok());
+    }
+    st.Clear();
+  };
   Outcome o;
   {
-    OnlinePairing p(&*db, &*out, /*reorder_window=*/4, held_window);
-    for (const Fed& e : events) EXPECT_TRUE(p.Add(e.row, e.pid).ok());
+    OnlinePairing p(/*reorder_window=*/4, held_window);
+    for (const Fed& e : events) {
+      EXPECT_TRUE(p.Add(e.row, e.pid).ok());
+      insert(p.staged());
+    }
     absl::StatusOr<std::optional<AllocationStats>> stats = p.Finish(*db);
     EXPECT_TRUE(stats.ok()) << stats.status();
     if (stats.ok()) o.stats = *stats;
+    insert(p.staged());
   }
   EXPECT_TRUE(out->Flush().ok());
   EXPECT_TRUE(db->Exec("COMMIT", "test").ok());

@@ -26,6 +26,7 @@ namespace atr {
 
 using db_internal::BatchInserter;
 using db_internal::OnlinePairing;
+using db_internal::StagedEvents;
 using db_internal::SqlDatabase;
 using db_internal::SqlStatement;
 
@@ -96,6 +97,7 @@ struct TraceWriter::State {
   std::unique_ptr<OnlinePairing> online;
   SqlStatement thread_insert;
   SqlStatement thread_update;
+  SqlStatement late_insert;
   SqlStatement process_upsert;
   SqlStatement module_upsert;
   SqlStatement frame_upsert;
@@ -115,40 +117,130 @@ struct TraceWriter::State {
   // The last thread looked up: consecutive events mostly share it.
   uint64_t last_thread_key = 0;
   int64_t last_thread_id = 0;  // 0: none cached yet
+  int64_t next_thread_id = 1;
 
-  absl::StatusOr<int64_t> ThreadId(int32_t pid, int32_t tid) {
+  // threads.id of (pid, tid). A new thread gets the next id, and its row is
+  // inserted now, or, with `defer`, by the InsertStaged of that batch (both
+  // insert it OR IGNORE: whichever comes first).
+  absl::StatusOr<int64_t> ThreadId(int32_t pid, int32_t tid, StagedEvents* defer) {
     const uint64_t key = ThreadKey(pid, tid);
     if (key == last_thread_key && last_thread_id != 0) return last_thread_id;
     auto [it, inserted] = thread_ids.try_emplace(key, 0);
-    if (!inserted) {
-      last_thread_key = key;
-      last_thread_id = it->second;
-      return it->second;
+    if (inserted) {
+      it->second = next_thread_id++;
+      if (defer != nullptr) {
+        defer->threads.push_back({it->second, pid, tid});
+      } else {
+        absl::Status s = InsertThread({it->second, pid, tid});
+        if (!s.ok()) {
+          thread_ids.erase(it);
+          return s;
+        }
+      }
     }
-    SqlStatement& st = thread_insert;
-    st.BindInt64(1, pid);
-    st.BindInt64(2, tid);
-    for (int i = 3; i <= 8; ++i) st.BindNull(i);
-    absl::Status s = st.Run();
-    if (!s.ok()) {
-      thread_ids.erase(it);
-      return s;
-    }
-    it->second = sqlite3_last_insert_rowid(db.get());
+    last_thread_key = key;
+    last_thread_id = it->second;
     return it->second;
+  }
+
+  absl::Status InsertThread(const StagedEvents::Thread& t) {
+    thread_insert.BindInt64(1, t.id);
+    thread_insert.BindInt64(2, t.pid);
+    thread_insert.BindInt64(3, t.tid);
+    return thread_insert.Run();
+  }
+
+  // Turns one event into its row and hands it to the allocation pass (or,
+  // without one, straight to `out`).
+  absl::Status Stage(const EventRow& e, StagedEvents* out) {
+    if (e.seq < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(db.path(), ": event seq ", e.seq, " is not >= 1"));
+    }
+    if (!IsKnownOp(static_cast<uint8_t>(e.op))) {
+      return absl::InvalidArgumentError(absl::StrCat(db.path(), ": event seq ", e.seq,
+                                                     ": unknown op code ", static_cast<int>(e.op)));
+    }
+    ATR_ASSIGN_OR_RETURN(int64_t thread, ThreadId(e.pid, e.tid, out));
+    EventValues row;
+    row[kSeq] = e.seq;
+    row[kTs] = e.ts_ns;
+    row[kThread] = thread;
+    row[kOp] = static_cast<int64_t>(e.op);
+    // Addresses and sizes are stored as the int64 with the same bits (an
+    // sbrk that shrinks shows a negative size in SQL).
+    row[kAddr] = static_cast<int64_t>(e.addr);
+    row[kSize] = static_cast<int64_t>(e.size);
+    row[kArg] = static_cast<int64_t>(e.arg);
+    row[kStack] = e.stack;
+    row[kSpDepth] = e.sp_depth;
+    row[kFreeAfter] = 0;  // the allocation pass fills it in
+    ++events_added;
+    if (online == nullptr) {
+      out->rows.push_back(row);
+      return absl::OkStatus();
+    }
+    return online->Add(row, e.pid);
+  }
+
+  // Moves what the allocation pass staged into `out`.
+  void TakeOnline(StagedEvents* out) {
+    if (online == nullptr) return;
+    StagedEvents& from = online->staged();
+    if (out->empty()) {
+      std::swap(*out, from);
+    } else {
+      out->rows.insert(out->rows.end(), from.rows.begin(), from.rows.end());
+      out->late_frees.insert(out->late_frees.end(), from.late_frees.begin(),
+                             from.late_frees.end());
+    }
+    from.Clear();
+  }
+
+  // The SQLite half: inserts `st` and clears it; with `may_commit`, commits
+  // every commit_every_events rows unless commit_on_flush_only.
+  absl::Status InsertStaged(StagedEvents& st, bool may_commit = true) {
+    for (const StagedEvents::Thread& t : st.threads) ATR_RETURN_IF_ERROR(InsertThread(t));
+    for (const EventValues& row : st.rows) {
+      std::copy(row.begin(), row.end(), events.Row());
+      ATR_RETURN_IF_ERROR(events.Commit());
+    }
+    for (const auto& [alloc_seq, free_seq] : st.late_frees) {
+      late_insert.BindInt64(1, alloc_seq);
+      late_insert.BindInt64(2, free_seq);
+      ATR_RETURN_IF_ERROR(late_insert.Run());
+    }
+    events_since_commit += static_cast<int64_t>(st.rows.size());
+    st.Clear();
+    if (may_commit && events_since_commit >= options.commit_every_events &&
+        !options.commit_on_flush_only) {
+      return CommitAndBegin(/*all_rows=*/false);
+    }
+    return absl::OkStatus();
   }
 
   // all_rows: the caller was promised every added event (Flush); else the
   // online pass may keep its windows.
   absl::Status CommitAndBegin(bool all_rows) {
-    if (all_rows && online != nullptr) ATR_RETURN_IF_ERROR(online->FlushRows());
+    if (all_rows && online != nullptr) {
+      ATR_RETURN_IF_ERROR(online->FlushRows());
+      TakeOnline(&own_staged);
+      ATR_RETURN_IF_ERROR(InsertStaged(own_staged, /*may_commit=*/false));
+    }
     ATR_RETURN_IF_ERROR(events.Flush());
     ATR_RETURN_IF_ERROR(stack_nodes.Flush());
     ATR_RETURN_IF_ERROR(db.Exec("COMMIT", "committing"));
     events_since_commit = 0;
     return db.Exec("BEGIN", "starting a transaction");
   }
+
+  StagedEvents own_staged;  // AddEvent's batch
 };
+
+StagedEventRows::StagedEventRows() = default;
+StagedEventRows::StagedEventRows(StagedEventRows&&) noexcept = default;
+StagedEventRows& StagedEventRows::operator=(StagedEventRows&&) noexcept = default;
+StagedEventRows::~StagedEventRows() = default;
 
 TraceWriter::TraceWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
@@ -160,7 +252,11 @@ TraceWriter::~TraceWriter() {
   if (state_->options.commit_on_flush_only) {
     (void)state_->db.Exec("ROLLBACK", "rolling back");
   } else {
-    if (state_->online != nullptr) (void)state_->online->FlushRows();
+    if (state_->online != nullptr) {
+      (void)state_->online->FlushRows();
+      state_->TakeOnline(&state_->own_staged);
+    }
+    (void)state_->InsertStaged(state_->own_staged, /*may_commit=*/false);
     (void)state_->events.Flush();
     (void)state_->stack_nodes.Flush();
     (void)state_->db.Exec("COMMIT", "committing");
@@ -194,7 +290,7 @@ absl::StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::Create(
   ATR_RETURN_IF_ERROR(db_internal::CreateSchema(db));
   ATR_RETURN_IF_ERROR(PrepareStatements(*state));
   if (state->options.build_allocations) {
-    state->online = std::make_unique<OnlinePairing>(&state->db, &state->events);
+    state->online = std::make_unique<OnlinePairing>();
   }
   ATR_RETURN_IF_ERROR(db.Exec("BEGIN", "starting a transaction"));
   std::unique_ptr<TraceWriter> w(new TraceWriter(std::move(state)));
@@ -248,6 +344,7 @@ absl::StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::OpenUnfinished(
     state->thread_ids[ThreadKey(static_cast<int32_t>(threads.ColumnInt64(1)),
                                 static_cast<int32_t>(threads.ColumnInt64(2)))] =
         threads.ColumnInt64(0);
+    state->next_thread_id = std::max(state->next_thread_id, threads.ColumnInt64(0) + 1);
   }
   ATR_ASSIGN_OR_RETURN(SqlStatement count, SqlStatement::Prepare(db, "SELECT count(*) FROM "
                                                                      "event_log",
@@ -274,9 +371,11 @@ absl::Status TraceWriter::PrepareStatements(State& st) {
   ATR_ASSIGN_OR_RETURN(
       state->thread_insert,
       SqlStatement::Prepare(db,
-                            "INSERT INTO threads(pid, tid, name, creator_tid, started_seq, "
-                            "ended_seq, stack_lo, stack_hi) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+                            "INSERT OR IGNORE INTO threads(id, pid, tid) VALUES(?1,?2,?3)",
                             "writing threads"));
+  ATR_ASSIGN_OR_RETURN(state->late_insert,
+                       SqlStatement::Prepare(db, "INSERT OR REPLACE INTO late_frees VALUES(?1, ?2)",
+                                             "writing late frees"));
   ATR_ASSIGN_OR_RETURN(
       state->thread_update,
       SqlStatement::Prepare(db,
@@ -338,47 +437,31 @@ absl::Status TraceWriter::PrepareStatements(State& st) {
 }
 
 absl::Status TraceWriter::AddEvent(const EventRow& e) {
-  State& s = *state_;
-  ATR_RETURN_IF_ERROR(s.CheckOpen());
-  if (e.seq < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(s.db.path(), ": event seq ", e.seq, " is not >= 1"));
-  }
-  if (!IsKnownOp(static_cast<uint8_t>(e.op))) {
-    return absl::InvalidArgumentError(absl::StrCat(s.db.path(), ": event seq ", e.seq,
-                                                   ": unknown op code ", static_cast<int>(e.op)));
-  }
-  ATR_ASSIGN_OR_RETURN(int64_t thread, s.ThreadId(e.pid, e.tid));
-  EventValues row;
-  row[kSeq] = e.seq;
-  row[kTs] = e.ts_ns;
-  row[kThread] = thread;
-  row[kOp] = static_cast<int64_t>(e.op);
-  // Addresses and sizes are stored as the int64 with the same bits (an sbrk
-  // that shrinks shows a negative size in SQL).
-  row[kAddr] = static_cast<int64_t>(e.addr);
-  row[kSize] = static_cast<int64_t>(e.size);
-  row[kArg] = static_cast<int64_t>(e.arg);
-  row[kStack] = e.stack;
-  row[kSpDepth] = e.sp_depth;
-  row[kFreeAfter] = 0;  // the pass fills it in
-  if (s.online != nullptr) {
-    ATR_RETURN_IF_ERROR(s.online->Add(row, e.pid));
-  } else {
-    std::copy(row.begin(), row.end(), s.events.Row());
-    ATR_RETURN_IF_ERROR(s.events.Commit());
-  }
-  ++s.events_added;
-  if (++s.events_since_commit >= s.options.commit_every_events &&
-      !s.options.commit_on_flush_only) {
-    return s.CommitAndBegin(/*all_rows=*/false);
-  }
-  return absl::OkStatus();
+  return AddEvents(absl::Span<const EventRow>(&e, 1));
 }
 
 absl::Status TraceWriter::AddEvents(absl::Span<const EventRow> events) {
-  for (const EventRow& e : events) ATR_RETURN_IF_ERROR(AddEvent(e));
+  State& s = *state_;
+  ATR_RETURN_IF_ERROR(s.CheckOpen());
+  for (const EventRow& e : events) ATR_RETURN_IF_ERROR(s.Stage(e, &s.own_staged));
+  s.TakeOnline(&s.own_staged);
+  return s.InsertStaged(s.own_staged);
+}
+
+absl::Status TraceWriter::StageEvents(absl::Span<const EventRow> events, StagedEventRows* out) {
+  State& s = *state_;
+  ATR_RETURN_IF_ERROR(s.CheckOpen());
+  if (out->staged == nullptr) out->staged = std::make_unique<db_internal::StagedEvents>();
+  for (const EventRow& e : events) ATR_RETURN_IF_ERROR(s.Stage(e, out->staged.get()));
+  s.TakeOnline(out->staged.get());
   return absl::OkStatus();
+}
+
+absl::Status TraceWriter::InsertStagedEvents(StagedEventRows* rows) {
+  State& s = *state_;
+  ATR_RETURN_IF_ERROR(s.CheckOpen());
+  if (rows->staged == nullptr) return absl::OkStatus();
+  return s.InsertStaged(*rows->staged);
 }
 
 absl::Status TraceWriter::PutProcess(const ProcessRow& p) {
@@ -404,7 +487,7 @@ absl::Status TraceWriter::PutProcess(const ProcessRow& p) {
 absl::Status TraceWriter::PutThread(const ThreadRow& t) {
   State& s = *state_;
   ATR_RETURN_IF_ERROR(s.CheckOpen());
-  ATR_ASSIGN_OR_RETURN(int64_t id, s.ThreadId(t.pid, t.tid));
+  ATR_ASSIGN_OR_RETURN(int64_t id, s.ThreadId(t.pid, t.tid, /*defer=*/nullptr));
   SqlStatement& st = s.thread_update;
   st.BindInt64(1, id);
   st.BindInt64(2, 0);
@@ -551,7 +634,9 @@ absl::StatusOr<AllocationStats> TraceWriter::Finish() {
     // The last rows, op_stats, stack_stats and meta alloc_*, in the
     // events' transaction.
     ATR_ASSIGN_OR_RETURN(online_stats, s.online->Finish(s.db));
+    s.TakeOnline(&s.own_staged);
   }
+  ATR_RETURN_IF_ERROR(s.InsertStaged(s.own_staged, /*may_commit=*/false));
   ATR_RETURN_IF_ERROR(s.events.Flush());
   ATR_RETURN_IF_ERROR(s.stack_nodes.Flush());
   ATR_RETURN_IF_ERROR(SetMetaInt("event_count", s.events_added));

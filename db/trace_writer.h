@@ -48,6 +48,19 @@
 
 namespace atr {
 
+namespace db_internal {
+struct StagedEvents;
+}
+
+// Rows between TraceWriter::StageEvents and InsertStagedEvents.
+struct StagedEventRows {
+  StagedEventRows();
+  StagedEventRows(StagedEventRows&&) noexcept;
+  StagedEventRows& operator=(StagedEventRows&&) noexcept;
+  ~StagedEventRows();
+  std::unique_ptr<db_internal::StagedEvents> staged;
+};
+
 struct TraceWriterOptions {
   bool overwrite = false;                  // replace an existing file at the path
   int64_t commit_every_events = 1 << 16;   // events per transaction (bounds SIGKILL loss)
@@ -88,6 +101,16 @@ class TraceWriter {
   // REQUIRES: e.seq >= 1, unique in the trace; e.op a known op code.
   absl::Status AddEvent(const EventRow& e);
   absl::Status AddEvents(absl::Span<const EventRow> events);
+
+  // AddEvents in two halves, for a caller that runs SQLite's inserts on a
+  // thread of their own: StageEvents does the rest (thread ids, the
+  // allocation pass, ordering) into `out`, InsertStagedEvents the inserts
+  // (and clears `rows`). The two may run at the same time on different
+  // threads, on different StagedEventRows; every other call, including
+  // another StageEvents, must not overlap either. Rows reach the trace in
+  // InsertStagedEvents calls in StageEvents order.
+  absl::Status StageEvents(absl::Span<const EventRow> events, StagedEventRows* out);
+  absl::Status InsertStagedEvents(StagedEventRows* rows);
 
   // Upsert keyed by (pid, image).
   absl::Status PutProcess(const ProcessRow& p);

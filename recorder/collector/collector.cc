@@ -38,10 +38,12 @@ struct Collector::ThreadState {
 };
 
 // Inserts batches of event rows (sorted by seq) on its own thread, so
-// SQLite's b-tree work overlaps the decoding of the next batch. At most
-// kMaxQueued batches wait: the collector's memory stays bounded when SQLite
-// is the slower side (Push blocks). The first error stops the inserts and
-// is returned by every later Push/Wait.
+// SQLite's b-tree work overlaps the decoding of the next batch. Push stages
+// a batch on the caller's thread (TraceWriter::StageEvents: thread ids and
+// the allocation pass, the other half of the work) and queues the rows; at
+// most kMaxQueued batches wait, so the collector's memory stays bounded
+// when SQLite is the slower side (Push blocks). The first error stops the
+// inserts and is returned by every later Push/Wait.
 class Collector::EventPipe {
  public:
   EventPipe(TraceWriter* writer, std::mutex* writer_mu)
@@ -55,11 +57,14 @@ class Collector::EventPipe {
     thread_.join();
   }
 
-  absl::Status Push(std::vector<EventRow>&& batch) {
+  // REQUIRES: no other writer call runs meanwhile on the caller's side.
+  absl::Status Push(absl::Span<const EventRow> batch) {
+    StagedEventRows rows = TakeSpare();
+    if (auto s = writer_->StageEvents(batch, &rows); !s.ok()) return s;
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] { return queue_.size() < kMaxQueued || !status_.ok(); });
     if (!status_.ok()) return status_;
-    queue_.push_back(std::move(batch));
+    queue_.push_back(std::move(rows));
     cv_.notify_all();
     return absl::OkStatus();
   }
@@ -71,8 +76,8 @@ class Collector::EventPipe {
     return status_;
   }
 
-  // An emptied vector with its capacity, for the next batch.
-  std::vector<EventRow> TakeSpare() {
+  // Emptied rows with their capacity, for the next batch.
+  StagedEventRows TakeSpare() {
     std::lock_guard<std::mutex> l(mu_);
     return std::move(spare_);
   }
@@ -85,16 +90,15 @@ class Collector::EventPipe {
     while (true) {
       cv_.wait(l, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stop_ and nothing left
-      std::vector<EventRow> batch = std::move(queue_.front());
+      StagedEventRows batch = std::move(queue_.front());
       queue_.pop_front();
       busy_ = true;
       l.unlock();
       absl::Status s;
       {
         std::lock_guard<std::mutex> w(*writer_mu_);
-        s = writer_->AddEvents(batch);
+        s = writer_->InsertStagedEvents(&batch);
       }
-      batch.clear();
       l.lock();
       busy_ = false;
       spare_ = std::move(batch);
@@ -107,8 +111,8 @@ class Collector::EventPipe {
   std::mutex* writer_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::vector<EventRow>> queue_;
-  std::vector<EventRow> spare_;
+  std::deque<StagedEventRows> queue_;
+  StagedEventRows spare_;
   bool busy_ = false;
   bool stop_ = false;
   absl::Status status_;
@@ -566,8 +570,13 @@ absl::Status Collector::FlushEvents() {
   if (pending_.empty()) return absl::OkStatus();
   std::sort(pending_.begin(), pending_.end(),
             [](const EventRow& a, const EventRow& b) { return a.seq < b.seq; });
-  absl::Status s = event_pipe_->Push(std::move(pending_));
-  pending_ = event_pipe_->TakeSpare();
+  // In slices: the pipe's queue then holds at most kMaxQueued slices of
+  // staged rows, whatever a poll read.
+  constexpr size_t kSlice = size_t{1} << 16;
+  absl::Status s;
+  for (size_t i = 0; i < pending_.size() && s.ok(); i += kSlice) {
+    s = event_pipe_->Push(absl::Span<const EventRow>(pending_).subspan(i, kSlice));
+  }
   pending_.clear();
   return s;
 }
