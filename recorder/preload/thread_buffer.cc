@@ -112,7 +112,14 @@ inline uint32_t Reserve(ThreadRegion* r, uint32_t bytes, uint64_t tsc) {
 
 inline void Commit(ThreadRegion* r, uint32_t end, uint64_t tsc) {
   r->used.store(end, std::memory_order_release);
-  if (ATR_UNLIKELY(tsc - r->first_tsc > r->flush_ticks)) FlushRegion(r);
+  // Signed age: a release stamps its time before its stack record opens the
+  // buffer, so first_tsc can be later than tsc. flush_ticks 0 (write-through
+  // after the flush of every buffer at exec/exit) flushes every record, even
+  // one that opened an empty buffer in the same tick.
+  int64_t age = static_cast<int64_t>(tsc - r->first_tsc);
+  if (ATR_UNLIKELY(r->flush_ticks == 0 || age > static_cast<int64_t>(r->flush_ticks))) {
+    FlushRegion(r);
+  }
 }
 
 inline void AppendRaw(ThreadRegion* r, const void* rec, uint32_t bytes, uint64_t tsc) {
