@@ -1,6 +1,9 @@
 // Collector ingest benchmark: turns a spool directory left on disk into a
-// trace, timing the ingest (decode, intern, SQLite inserts) apart from the
-// finishing step (allocation pairing, indexes; no symbolization).
+// trace, timing the ingest (decode, intern, the allocation pass, SQLite
+// inserts) apart from the finishing step (the pass's last rows and results,
+// indexes, ANALYZE; no symbolization). ingest_s + finish_s is the time to a
+// finished trace once the spool exists; compare CPU time too (/usr/bin/time)
+// on a loaded machine, where the two ingest threads may not get two cores.
 //
 //   ATR_SPOOL_DIR=/tmp/s LD_PRELOAD=build/lib/libatr_preload.so build/bench/atr-bench-alloc-heavy
 //   build/bench/record_ingest_bench /tmp/s /tmp/s.db
