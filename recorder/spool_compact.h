@@ -110,7 +110,10 @@ inline uint32_t WidthBytes(uint32_t width) {
 // returns the record's size, or 0 (b unchanged) when e must be written as
 // an EventRecord: a rare op, a seq or tsc delta backwards or beyond 32 bits,
 // sp_depth above kMaxCompactDepth.
-inline uint32_t EncodeCompact(DeltaBase& b, const EventRecord& e, uint8_t* out) {
+// Always inlined: the preload's hooks build e only to encode it, and inlined
+// the record's fields stay in registers.
+__attribute__((always_inline)) inline uint32_t EncodeCompact(DeltaBase& b, const EventRecord& e,
+                                                             uint8_t* out) {
   using compact_internal::Put;
   uint64_t dseq = e.seq - b.seq, dtsc = e.tsc - b.tsc;
   if (!IsCompactOp(e.h.op) || e.seq < b.seq || dseq > UINT32_MAX || e.tsc < b.tsc ||
@@ -130,7 +133,13 @@ inline uint32_t EncodeCompact(DeltaBase& b, const EventRecord& e, uint8_t* out) 
   fields |= Put(p, e.arg, e.addr, true) << kCompactArgShift;
   auto bytes = static_cast<uint32_t>(p - out);
   uint32_t padded = RoundUp8(bytes);
-  memset(p, 0, padded - bytes);
+  // Every part is 4 or 8 bytes, so the padding is 0 or 4 bytes: one fixed
+  // store instead of a variable-length memset (a libc call in the hook).
+  static_assert(sizeof(CompactEventRecord) % 4 == 0);
+  if (padded != bytes) {
+    uint32_t zero = 0;
+    memcpy(p, &zero, 4);
+  }
   CompactEventRecord c;
   c.h = {static_cast<RecordType>(kCompactEventType), e.h.op, static_cast<uint16_t>(padded)};
   c.depth_fields = e.sp_depth << 8 | fields;

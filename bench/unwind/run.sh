@@ -6,8 +6,11 @@
 #
 #   bash bench/unwind/run.sh [build dir, default build] [rounds, default 5]
 # Environment: UNWIND_BENCH_PAIRS (default 1000000), UNWIND_BENCH_DEPTH (13),
+# UNWIND_BENCH_MODES (default "native none fp libunwind table"),
 # UNWIND_BEFORE_PRELOAD (a copy of an older libatr_preload.so: adds the mode
-# "before", its table unwinder, alternated with the others in every round).
+# "before", its table unwinder, alternated with the others in every round;
+# UNWIND_BEFORE_MODE picks another of its unwinders, e.g. none for the cost
+# outside the stack walk).
 set -euo pipefail
 build=${1:-build}
 rounds=${2:-5}
@@ -28,13 +31,13 @@ run_mode() {  # prints "<cpu ns> <wall ns>" per pair
   if [[ $1 == native ]]; then
     out=$("$prog" "$pairs" "$depth")
   elif [[ $1 == before ]]; then
-    out=$(LD_PRELOAD=$UNWIND_BEFORE_PRELOAD ATR_SPOOL_DIR=$spool ATR_UNWIND=table "$prog" "$pairs" \
-      "$depth")
+    out=$(LD_PRELOAD=$UNWIND_BEFORE_PRELOAD ATR_SPOOL_DIR=$spool ATR_UNWIND=${UNWIND_BEFORE_MODE:-table} \
+      "$prog" "$pairs" "$depth")
   else
     out=$(LD_PRELOAD=$preload ATR_SPOOL_DIR=$spool ATR_UNWIND=$1 "$prog" "$pairs" "$depth")
   fi
   echo "${out#* } ${out% *}"
 }
-modes=(native none fp libunwind table)
+read -ra modes <<<"${UNWIND_BENCH_MODES:-native none fp libunwind table}"
 [[ -n ${UNWIND_BEFORE_PRELOAD:-} ]] && modes+=(before)
 rounds_table "$rounds" "cpu ns/pair" "wall ns/pair" "${modes[@]}"

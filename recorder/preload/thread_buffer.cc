@@ -224,16 +224,6 @@ HookScope::Mode HookScope::EnterSlow() {
   return kRecord;
 }
 
-void HookScope::Leave() {
-  ThreadLocal& t = tls;
-  ThreadRegion* r = t.region;
-  if (ATR_UNLIKELY(r->side_used.load(std::memory_order_relaxed) != 0 ||
-                   r->side_lost.load(std::memory_order_relaxed) != 0)) {
-    DrainSide(r);
-  }
-  t.depth = 0;
-}
-
 uint64_t HookScope::Stack(bool release) const {
   if (mode_ != kRecord || g.unwinder == Unwinder::kNone || (release && !g.free_stacks)) return 0;
   ThreadRegion* r = tls.region;
