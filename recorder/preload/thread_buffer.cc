@@ -133,7 +133,10 @@ inline void AppendRaw(ThreadRegion* r, const void* rec, uint32_t bytes, uint64_t
 }
 
 // Encodes straight into buf: compact when it fits, else the full record.
-inline void AppendEventRaw(ThreadRegion* r, const spool::EventRecord& e) {
+// Always inlined: Emit builds e only for this, and its fields stay in
+// registers through EncodeCompact.
+__attribute__((always_inline)) inline void AppendEventRaw(ThreadRegion* r,
+                                                          const spool::EventRecord& e) {
   uint32_t u = Reserve(r, sizeof(spool::EventRecord), e.tsc);
   static_assert(spool::kMaxCompactBytes <= sizeof(spool::EventRecord));
   uint32_t n = spool::EncodeCompact(r->delta, e, r->buf + u);
@@ -224,8 +227,7 @@ HookScope::Mode HookScope::EnterSlow() {
   return kRecord;
 }
 
-uint64_t HookScope::Stack(bool release) const {
-  if (mode_ != kRecord || g.unwinder == Unwinder::kNone || (release && !g.free_stacks)) return 0;
+uint64_t HookScope::CaptureAndIntern() const {
   ThreadRegion* r = tls.region;
   uint32_t max = g.max_depth;
   auto* rec = static_cast<uint64_t*>(
