@@ -7,24 +7,18 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "analysis/format/json_writer.h"
+#include "analysis/format/short_file.h"
 #include "analysis/format/text_table.h"
 #include "db/query.h"
 
 namespace atr {
 namespace {
 
-std::string Basename2(const std::string& file) {
-  size_t a = file.rfind('/');
-  if (a == std::string::npos || a == 0) return file;
-  size_t b = file.rfind('/', a - 1);
-  return b == std::string::npos ? file : file.substr(b + 1);
-}
-
 StackPathFrame ToPathFrame(const Frame& f) {
   StackPathFrame p;
   p.function = f.row.function ? *f.row.function : absl::StrCat("0x", absl::Hex(f.row.rel_pc));
   if (f.row.file) {
-    p.location = Basename2(*f.row.file);
+    p.location = ShortFile(*f.row.file);
     if (f.row.line) absl::StrAppend(&p.location, ":", *f.row.line);
   }
   p.frame_size = f.row.frame_size;

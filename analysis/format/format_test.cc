@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis/format/json_writer.h"
+#include "analysis/format/short_file.h"
 #include "analysis/format/text_table.h"
 
 namespace atr {
@@ -70,6 +71,13 @@ TEST(ReportTableTest, BoolColumnsAndRowMembers) {
   t.WriteRowMembers(j, 1);
   j.EndObject();
   EXPECT_EQ(j.str(), R"({"trace":"a.db","allocator":"mimalloc","ran":false})");
+}
+
+TEST(ShortFileTest, KeepsTheLastTwoComponents) {
+  EXPECT_EQ(ShortFile("/src/server/main.cc"), "server/main.cc");
+  EXPECT_EQ(ShortFile("server/main.cc"), "server/main.cc");
+  EXPECT_EQ(ShortFile("/main.cc"), "/main.cc");
+  EXPECT_EQ(ShortFile("main.cc"), "main.cc");
 }
 
 }  // namespace

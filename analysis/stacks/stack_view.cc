@@ -93,13 +93,6 @@ absl::StatusOr<const StackView*> StackViews::Get(int64_t stack_id) {
   return out;
 }
 
-std::string ShortFile(const std::string& file) {
-  size_t last = file.rfind('/');
-  if (last == std::string::npos || last == 0) return file;
-  size_t prev = file.rfind('/', last - 1);
-  return prev == std::string::npos ? file : file.substr(prev + 1);
-}
-
 std::string LineLabel(const StackLine& l) {
   if (l.function == "??" && l.file.empty()) {
     std::string module = l.module.empty() ? "?" : l.module.substr(l.module.rfind('/') + 1);

@@ -19,6 +19,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "analysis/format/short_file.h"  // ShortFile, used with LineLabel
 #include "db/trace_reader.h"
 
 namespace atr {
@@ -57,10 +58,6 @@ class StackViews {
   absl::flat_hash_map<int64_t, std::unique_ptr<StackView>> cache_;
 };
 
-// The file's last two path components ("/src/server/main.cc" ->
-// "server/main.cc"): how every table names a source file, narrow but
-// telling apart same-named files of two folders.
-std::string ShortFile(const std::string& file);
 // "function file:line" for a line, the file shortened by ShortFile.
 std::string LineLabel(const StackLine& l);
 // Writes a stack as a JSON array of frame objects (fields in docs/queries.md);

@@ -1,0 +1,23 @@
+// ShortFile: how every report names a source file.
+//
+// The file's last two path components ("/src/server/main.cc" ->
+// "server/main.cc"): narrow, but telling apart same-named files of two
+// folders. Header-only so the lowest analysis layers (atr stack's report,
+// which atr_analysis itself links) can share it.
+#ifndef ATR_ANALYSIS_FORMAT_SHORT_FILE_H_
+#define ATR_ANALYSIS_FORMAT_SHORT_FILE_H_
+
+#include <string>
+
+namespace atr {
+
+inline std::string ShortFile(const std::string& file) {
+  size_t last = file.rfind('/');
+  if (last == std::string::npos || last == 0) return file;
+  size_t prev = file.rfind('/', last - 1);
+  return prev == std::string::npos ? file : file.substr(prev + 1);
+}
+
+}  // namespace atr
+
+#endif  // ATR_ANALYSIS_FORMAT_SHORT_FILE_H_
