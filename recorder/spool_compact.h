@@ -110,27 +110,30 @@ inline uint32_t WidthBytes(uint32_t width) {
 // returns the record's size, or 0 (b unchanged) when e must be written as
 // an EventRecord: a rare op, a seq or tsc delta backwards or beyond 32 bits,
 // sp_depth above kMaxCompactDepth.
-// Always inlined: the preload's hooks build e only to encode it, and inlined
-// the record's fields stay in registers.
-__attribute__((always_inline)) inline uint32_t EncodeCompact(DeltaBase& b, const EventRecord& e,
-                                                             uint8_t* out) {
+// EncodeCompactFields takes the event's fields as values: the preload's hook
+// has them in registers, and an EventRecord built only to be encoded was
+// stored and read back as wider words (a store-forwarding stall per event).
+// Always inlined into the hook for the same reason.
+__attribute__((always_inline)) inline uint32_t EncodeCompactFields(
+    DeltaBase& b, uint8_t op, uint32_t sp_depth, uint64_t seq, uint64_t tsc, uint64_t addr,
+    uint64_t size, uint64_t arg, uint64_t stack, uint8_t* out) {
   using compact_internal::Put;
-  uint64_t dseq = e.seq - b.seq, dtsc = e.tsc - b.tsc;
-  if (!IsCompactOp(e.h.op) || e.seq < b.seq || dseq > UINT32_MAX || e.tsc < b.tsc ||
-      dtsc > UINT32_MAX || e.sp_depth > kMaxCompactDepth) {
+  uint64_t dseq = seq - b.seq, dtsc = tsc - b.tsc;
+  if (!IsCompactOp(op) || seq < b.seq || dseq > UINT32_MAX || tsc < b.tsc ||
+      dtsc > UINT32_MAX || sp_depth > kMaxCompactDepth) {
     return 0;
   }
   uint8_t* p = out + sizeof(CompactEventRecord);
   uint32_t fields = 0;
-  if (e.stack != 0) {
-    memcpy(p, &e.stack, 8);
+  if (stack != 0) {
+    memcpy(p, &stack, 8);
     p += 8;
     fields |= kCompactHasStack;
   }
-  uint64_t& addr_base = IsFunctionOp(e.h.op) ? b.fn : b.addr;
-  fields |= Put(p, e.addr, addr_base, true) << kCompactAddrShift;
-  fields |= Put(p, e.size, 0, false) << kCompactSizeShift;
-  fields |= Put(p, e.arg, e.addr, true) << kCompactArgShift;
+  uint64_t& addr_base = IsFunctionOp(op) ? b.fn : b.addr;
+  fields |= Put(p, addr, addr_base, true) << kCompactAddrShift;
+  fields |= Put(p, size, 0, false) << kCompactSizeShift;
+  fields |= Put(p, arg, addr, true) << kCompactArgShift;
   auto bytes = static_cast<uint32_t>(p - out);
   uint32_t padded = RoundUp8(bytes);
   // Every part is 4 or 8 bytes, so the padding is 0 or 4 bytes: one fixed
@@ -141,13 +144,17 @@ __attribute__((always_inline)) inline uint32_t EncodeCompact(DeltaBase& b, const
     memcpy(p, &zero, 4);
   }
   CompactEventRecord c;
-  c.h = {static_cast<RecordType>(kCompactEventType), e.h.op, static_cast<uint16_t>(padded)};
-  c.depth_fields = e.sp_depth << 8 | fields;
+  c.h = {static_cast<RecordType>(kCompactEventType), op, static_cast<uint16_t>(padded)};
+  c.depth_fields = sp_depth << 8 | fields;
   c.seq_delta = static_cast<uint32_t>(dseq);
   c.tsc_delta = static_cast<uint32_t>(dtsc);
   memcpy(out, &c, sizeof(c));
-  Advance(b, e);
+  Advance(b, op, seq, tsc, addr);
   return padded;
+}
+inline uint32_t EncodeCompact(DeltaBase& b, const EventRecord& e, uint8_t* out) {
+  return EncodeCompactFields(b, e.h.op, e.sp_depth, e.seq, e.tsc, e.addr, e.size, e.arg, e.stack,
+                             out);
 }
 
 // The size a compact record with these header bits must have, or 0 if the

@@ -184,8 +184,13 @@ class HookScope {
     }
     return CaptureAndIntern();
   }
+  // The stamp goes on as two scalars: as a struct parameter GCC kept it in
+  // memory and copied it into the encoder's state as one 16-byte load of two
+  // 8-byte stores (a store-forwarding stall per event).
   void Emit(Op op, EventStamp st, uint64_t addr, uint64_t size, uint64_t arg,
-            uint64_t stack) const;
+            uint64_t stack) const {
+    EmitAt(op, st.seq, st.tsc, addr, size, arg, stack);
+  }
   // Both in one, for events that take their seq after the call.
   void Record(Op op, uint64_t addr, uint64_t size, uint64_t arg,
               bool release = false) const {
@@ -198,6 +203,8 @@ class HookScope {
   enum Mode : uint8_t { kForward, kRecord, kNested };
   Mode EnterSlow();
   uint64_t CaptureAndIntern() const;
+  void EmitAt(Op op, uint64_t seq, uint64_t tsc, uint64_t addr, uint64_t size, uint64_t arg,
+              uint64_t stack) const;
   static inline void Leave();
   Mode mode_;
 };

@@ -132,20 +132,45 @@ inline void AppendRaw(ThreadRegion* r, const void* rec, uint32_t bytes, uint64_t
   Commit(r, u + bytes, tsc);
 }
 
+spool::EventRecord MakeEventRecord(uint8_t op, uint32_t sp_depth, uint64_t seq, uint64_t tsc,
+                                   uint64_t addr, uint64_t size, uint64_t arg, uint64_t stack) {
+  spool::EventRecord e;
+  e.h = {spool::RecordType::kEvent, op, sizeof(spool::EventRecord)};
+  e.sp_depth = sp_depth;
+  e.seq = seq;
+  e.tsc = tsc;
+  e.addr = addr;
+  e.size = size;
+  e.arg = arg;
+  e.stack = stack;
+  return e;
+}
+
 // Encodes straight into buf: compact when it fits, else the full record.
-// Always inlined: Emit builds e only for this, and its fields stay in
-// registers through EncodeCompact.
-__attribute__((always_inline)) inline void AppendEventRaw(ThreadRegion* r,
-                                                          const spool::EventRecord& e) {
-  uint32_t u = Reserve(r, sizeof(spool::EventRecord), e.tsc);
+// From the fields as scalars and always inlined into the hook: an
+// EventRecord (or EventStamp) built only to be encoded was stored and read
+// back as one wider word (a store-forwarding stall per event; see
+// EncodeCompactFields).
+__attribute__((always_inline)) inline void AppendEventFields(ThreadRegion* r, uint8_t op,
+                                                             uint32_t sp_depth, uint64_t seq,
+                                                             uint64_t tsc, uint64_t addr,
+                                                             uint64_t size, uint64_t arg,
+                                                             uint64_t stack) {
+  uint32_t u = Reserve(r, sizeof(spool::EventRecord), tsc);
   static_assert(spool::kMaxCompactBytes <= sizeof(spool::EventRecord));
-  uint32_t n = spool::EncodeCompact(r->delta, e, r->buf + u);
+  uint32_t n = spool::EncodeCompactFields(r->delta, op, sp_depth, seq, tsc, addr, size, arg, stack,
+                                          r->buf + u);
   if (ATR_UNLIKELY(n == 0)) {
+    spool::EventRecord e = MakeEventRecord(op, sp_depth, seq, tsc, addr, size, arg, stack);
     memcpy(r->buf + u, &e, sizeof(e));
     spool::Advance(r->delta, e);
     n = sizeof(e);
   }
-  Commit(r, u + n, e.tsc);
+  Commit(r, u + n, tsc);
+}
+
+inline void AppendEventRaw(ThreadRegion* r, const spool::EventRecord& e) {
+  AppendEventFields(r, e.h.op, e.sp_depth, e.seq, e.tsc, e.addr, e.size, e.arg, e.stack);
 }
 
 void InitRegion(ThreadRegion* r, bool reused) {
@@ -250,24 +275,18 @@ uint64_t HookScope::CaptureAndIntern() const {
   return hash;
 }
 
-void HookScope::Emit(Op op, EventStamp st, uint64_t addr, uint64_t size, uint64_t arg,
-                     uint64_t stack) const {
+void HookScope::EmitAt(Op op, uint64_t seq, uint64_t tsc, uint64_t addr, uint64_t size,
+                       uint64_t arg, uint64_t stack) const {
   if (mode_ == kForward) return;
   ThreadRegion* r = tls.region;
-  spool::EventRecord e;
-  e.h = {spool::RecordType::kEvent, static_cast<uint8_t>(op), sizeof(spool::EventRecord)};
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   uint64_t d = sp - r->stack_lo < r->stack_hi - r->stack_lo ? r->stack_hi - sp : 0;
-  e.sp_depth = d > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(d);
-  e.seq = st.seq;
-  e.tsc = st.tsc;
-  e.addr = addr;
-  e.size = size;
-  e.arg = arg;
-  e.stack = stack;
+  uint32_t sp_depth = d > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(d);
   if (ATR_LIKELY(mode_ == kRecord)) {
-    AppendEventRaw(r, e);
+    AppendEventFields(r, static_cast<uint8_t>(op), sp_depth, seq, tsc, addr, size, arg, stack);
   } else {
+    spool::EventRecord e =
+        MakeEventRecord(static_cast<uint8_t>(op), sp_depth, seq, tsc, addr, size, arg, stack);
     AppendSide(r, &e, sizeof(e));
   }
 }
