@@ -5,11 +5,12 @@
 namespace atr::db_internal {
 namespace {
 
-std::string InsertSql(const std::string& table, int columns, int rows) {
+std::string InsertSql(const std::string& verb, const std::string& table, int columns,
+                      int rows) {
   std::string one = "(?";
   for (int c = 1; c < columns; ++c) one += ",?";
   one += ')';
-  std::string sql = absl::StrCat("INSERT INTO ", table, " VALUES", one);
+  std::string sql = absl::StrCat(verb, " INTO ", table, " VALUES", one);
   for (int r = 1; r < rows; ++r) absl::StrAppend(&sql, ",", one);
   return sql;
 }
@@ -19,14 +20,15 @@ std::string InsertSql(const std::string& table, int columns, int rows) {
 absl::StatusOr<BatchInserter> BatchInserter::Create(const SqlDatabase& db,
                                                     const std::string& table, int columns,
                                                     uint32_t null_if_zero,
-                                                    const std::string& what) {
+                                                    const std::string& what,
+                                                    const std::string& verb) {
   BatchInserter b;
   b.columns_ = columns;
   b.null_if_zero_ = null_if_zero;
   b.values_.resize(static_cast<size_t>(columns) * kRowsPerInsert);
   ATR_ASSIGN_OR_RETURN(b.full_,
-                       SqlStatement::Prepare(db, InsertSql(table, columns, kRowsPerInsert), what));
-  ATR_ASSIGN_OR_RETURN(b.single_, SqlStatement::Prepare(db, InsertSql(table, columns, 1), what));
+                       SqlStatement::Prepare(db, InsertSql(verb, table, columns, kRowsPerInsert), what));
+  ATR_ASSIGN_OR_RETURN(b.single_, SqlStatement::Prepare(db, InsertSql(verb, table, columns, 1), what));
   return b;
 }
 

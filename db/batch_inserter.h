@@ -23,10 +23,12 @@ class BatchInserter {
   static constexpr int kRowsPerInsert = 50;
 
   // Columns bound in table order. Bit c of null_if_zero: column c stores
-  // NULL for 0 (ids where 0 means none).
+  // NULL for 0 (ids where 0 means none). `verb` starts the statement
+  // ("INSERT OR REPLACE": rows of one batch still apply in order).
   static absl::StatusOr<BatchInserter> Create(const SqlDatabase& db, const std::string& table,
                                               int columns, uint32_t null_if_zero,
-                                              const std::string& what);
+                                              const std::string& what,
+                                              const std::string& verb = "INSERT");
 
   // Slot for the next row's `columns` values; fill it, then call Commit().
   int64_t* Row() { return &values_[static_cast<size_t>(rows_) * columns_]; }

@@ -91,13 +91,13 @@ struct TraceWriter::State {
 
   BatchInserter events;
   BatchInserter stack_nodes;
+  BatchInserter late_frees;
   // The allocation pass, run as events arrive; rows reach `events` through
   // it. Null: not kept (a reopened trace whose earlier events it never
   // saw); Finish() then re-reads the events.
   std::unique_ptr<OnlinePairing> online;
   SqlStatement thread_insert;
   SqlStatement thread_update;
-  SqlStatement late_insert;
   SqlStatement process_upsert;
   SqlStatement module_upsert;
   SqlStatement frame_upsert;
@@ -205,10 +205,16 @@ struct TraceWriter::State {
       std::copy(row.begin(), row.end(), events.Row());
       ATR_RETURN_IF_ERROR(events.Commit());
     }
+    // In alloc_seq order: each row is a b-tree seek (late frees come in
+    // release order), and sorted seeks walk the same pages. Stable: a
+    // repeated alloc_seq keeps its last free_seq (OR REPLACE).
+    std::stable_sort(st.late_frees.begin(), st.late_frees.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [alloc_seq, free_seq] : st.late_frees) {
-      late_insert.BindInt64(1, alloc_seq);
-      late_insert.BindInt64(2, free_seq);
-      ATR_RETURN_IF_ERROR(late_insert.Run());
+      int64_t* row = late_frees.Row();
+      row[0] = alloc_seq;
+      row[1] = free_seq;
+      ATR_RETURN_IF_ERROR(late_frees.Commit());
     }
     events_since_commit += static_cast<int64_t>(st.rows.size());
     st.Clear();
@@ -229,6 +235,7 @@ struct TraceWriter::State {
     }
     ATR_RETURN_IF_ERROR(events.Flush());
     ATR_RETURN_IF_ERROR(stack_nodes.Flush());
+    ATR_RETURN_IF_ERROR(late_frees.Flush());
     ATR_RETURN_IF_ERROR(db.Exec("COMMIT", "committing"));
     events_since_commit = 0;
     return db.Exec("BEGIN", "starting a transaction");
@@ -259,6 +266,7 @@ TraceWriter::~TraceWriter() {
     (void)state_->InsertStaged(state_->own_staged, /*may_commit=*/false);
     (void)state_->events.Flush();
     (void)state_->stack_nodes.Flush();
+    (void)state_->late_frees.Flush();
     (void)state_->db.Exec("COMMIT", "committing");
   }
   (void)state_->db.Exec("PRAGMA journal_mode=DELETE", "closing");
@@ -373,9 +381,9 @@ absl::Status TraceWriter::PrepareStatements(State& st) {
       SqlStatement::Prepare(db,
                             "INSERT OR IGNORE INTO threads(id, pid, tid) VALUES(?1,?2,?3)",
                             "writing threads"));
-  ATR_ASSIGN_OR_RETURN(state->late_insert,
-                       SqlStatement::Prepare(db, "INSERT OR REPLACE INTO late_frees VALUES(?1, ?2)",
-                                             "writing late frees"));
+  ATR_ASSIGN_OR_RETURN(state->late_frees,
+                       BatchInserter::Create(db, "late_frees", 2, /*null_if_zero=*/0,
+                                             "writing late frees", "INSERT OR REPLACE"));
   ATR_ASSIGN_OR_RETURN(
       state->thread_update,
       SqlStatement::Prepare(db,
@@ -639,6 +647,7 @@ absl::StatusOr<AllocationStats> TraceWriter::Finish() {
   ATR_RETURN_IF_ERROR(s.InsertStaged(s.own_staged, /*may_commit=*/false));
   ATR_RETURN_IF_ERROR(s.events.Flush());
   ATR_RETURN_IF_ERROR(s.stack_nodes.Flush());
+  ATR_RETURN_IF_ERROR(s.late_frees.Flush());
   ATR_RETURN_IF_ERROR(SetMetaInt("event_count", s.events_added));
   ATR_RETURN_IF_ERROR(s.db.Exec("COMMIT", "committing"));
   s.finished = true;  // from here on only this function writes

@@ -214,6 +214,55 @@ TEST(TraceWriter, AcceptsOutOfOrderBatches) {
   EXPECT_EQ(*r.CountEvents(), 1000);
 }
 
+// Releases found after their allocations' rows were inserted (the Flush
+// between them) go to late_frees through the batched insert: more than one
+// full batch plus a partial one, in shuffled release order, each paired
+// with its own release.
+TEST(TraceWriter, LateFreesPairEveryAllocation) {
+  std::string path = FreshPath("t.db");
+  auto w = MustCreate(path);
+  constexpr int kBlocks = 123;
+  for (int i = 1; i <= kBlocks; ++i) {
+    ASSERT_TRUE(w->AddEvent({.seq = i, .pid = 1, .tid = 1, .op = Op::kMalloc,
+                             .addr = static_cast<uint64_t>(i) << 4, .size = 8})
+                    .ok());
+  }
+  ASSERT_TRUE(w->Flush().ok());
+  std::vector<int> order(kBlocks);
+  for (int i = 0; i < kBlocks; ++i) order[i] = i + 1;
+  std::shuffle(order.begin(), order.end(), std::mt19937(3));
+  int64_t seq = kBlocks;
+  std::vector<int64_t> freed_at(kBlocks + 1);
+  for (int block : order) {
+    freed_at[block] = ++seq;
+    ASSERT_TRUE(w->AddEvent({.seq = seq, .pid = 1, .tid = 1, .op = Op::kFree,
+                             .addr = static_cast<uint64_t>(block) << 4})
+                    .ok());
+  }
+  ASSERT_TRUE(w->Finish().ok());
+  TraceReader r = MustOpen(path);
+  absl::StatusOr<AllocationCursor> c = r.Allocations();
+  ASSERT_TRUE(c.ok()) << c.status();
+  AllocationRow a;
+  int n = 0;
+  while (c->Next(&a)) {
+    ++n;
+    ASSERT_GE(a.alloc_seq, 1);
+    ASSERT_LE(a.alloc_seq, kBlocks);
+    EXPECT_EQ(a.free_seq, freed_at[a.alloc_seq]) << "block " << a.alloc_seq;
+  }
+  EXPECT_EQ(n, kBlocks);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM late_frees", -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), kBlocks);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 TEST(TraceWriter, DuplicateSeqIsAnError) {
   std::string path = FreshPath("t.db");
   auto w = MustCreate(path);
