@@ -145,6 +145,22 @@ struct EventRecord {
 };
 static_assert(sizeof(EventRecord) == 56);
 
+// The record for an event from its fields, the same for the preload's writer
+// and for tests that build spool input by hand.
+inline EventRecord MakeEventRecord(uint8_t op, uint32_t sp_depth, uint64_t seq, uint64_t tsc,
+                                   uint64_t addr, uint64_t size, uint64_t arg, uint64_t stack) {
+  EventRecord e;
+  e.h = {RecordType::kEvent, op, sizeof(EventRecord)};
+  e.sp_depth = sp_depth;
+  e.seq = seq;
+  e.tsc = tsc;
+  e.addr = addr;
+  e.size = size;
+  e.arg = arg;
+  e.stack = stack;
+  return e;
+}
+
 // The encoder's state within one chunk: the last event's seq and tsc, and
 // the last addr of each kind (function events, kFuncEnter/kFuncExit, and all
 // others). Zero at the start of every chunk; every event record, compact or

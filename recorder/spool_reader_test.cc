@@ -302,16 +302,8 @@ TEST_F(SpoolReaderTest, ManyChunksAcrossBufferRefills) {
 
 spool::EventRecord Ev(Op op, uint64_t seq, uint64_t tsc, uint64_t addr, uint64_t size,
                       uint64_t arg, uint64_t stack, uint32_t sp_depth = 4096) {
-  spool::EventRecord e = {};
-  e.h = {spool::RecordType::kEvent, static_cast<uint8_t>(op), sizeof(e)};
-  e.sp_depth = sp_depth;
-  e.seq = seq;
-  e.tsc = tsc;
-  e.addr = addr;
-  e.size = size;
-  e.arg = arg;
-  e.stack = stack;
-  return e;
+  return spool::MakeEventRecord(static_cast<uint8_t>(op), sp_depth, seq, tsc, addr, size, arg,
+                                stack);
 }
 
 void ExpectSameEvent(const spool::EventRecord& got, const spool::EventRecord& want) {

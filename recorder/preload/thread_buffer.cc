@@ -132,20 +132,6 @@ inline void AppendRaw(ThreadRegion* r, const void* rec, uint32_t bytes, uint64_t
   Commit(r, u + bytes, tsc);
 }
 
-spool::EventRecord MakeEventRecord(uint8_t op, uint32_t sp_depth, uint64_t seq, uint64_t tsc,
-                                   uint64_t addr, uint64_t size, uint64_t arg, uint64_t stack) {
-  spool::EventRecord e;
-  e.h = {spool::RecordType::kEvent, op, sizeof(spool::EventRecord)};
-  e.sp_depth = sp_depth;
-  e.seq = seq;
-  e.tsc = tsc;
-  e.addr = addr;
-  e.size = size;
-  e.arg = arg;
-  e.stack = stack;
-  return e;
-}
-
 // Encodes straight into buf: compact when it fits, else the full record.
 // From the fields as scalars and always inlined into the hook: an
 // EventRecord (or EventStamp) built only to be encoded was stored and read
@@ -161,7 +147,7 @@ __attribute__((always_inline)) inline void AppendEventFields(ThreadRegion* r, ui
   uint32_t n = spool::EncodeCompactFields(r->delta, op, sp_depth, seq, tsc, addr, size, arg, stack,
                                           r->buf + u);
   if (ATR_UNLIKELY(n == 0)) {
-    spool::EventRecord e = MakeEventRecord(op, sp_depth, seq, tsc, addr, size, arg, stack);
+    spool::EventRecord e = spool::MakeEventRecord(op, sp_depth, seq, tsc, addr, size, arg, stack);
     memcpy(r->buf + u, &e, sizeof(e));
     spool::Advance(r->delta, e);
     n = sizeof(e);
@@ -285,8 +271,8 @@ void HookScope::EmitAt(Op op, uint64_t seq, uint64_t tsc, uint64_t addr, uint64_
   if (ATR_LIKELY(mode_ == kRecord)) {
     AppendEventFields(r, static_cast<uint8_t>(op), sp_depth, seq, tsc, addr, size, arg, stack);
   } else {
-    spool::EventRecord e =
-        MakeEventRecord(static_cast<uint8_t>(op), sp_depth, seq, tsc, addr, size, arg, stack);
+    spool::EventRecord e = spool::MakeEventRecord(static_cast<uint8_t>(op), sp_depth, seq, tsc,
+                                                  addr, size, arg, stack);
     AppendSide(r, &e, sizeof(e));
   }
 }
