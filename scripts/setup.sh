@@ -11,8 +11,11 @@ BUILD_PACKAGES=(
   libsqlite3-dev sqlite3 libunwind-dev libcli11-dev
 )
 # Programs the integration tests record and the real allocators replays use.
+# Programs built against jemalloc/tcmalloc/mimalloc need their -dev packages;
+# redis-server (linked to jemalloc) is recorded under redis-benchmark.
 TEST_PACKAGES=(
   python3 libjemalloc2 libgoogle-perftools4 libmimalloc2.0 chromium
+  libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev redis-server redis-tools
 )
 # Peers for the benchmarks in bench/ (not needed by the tests).
 BENCH_PACKAGES=(heaptrack valgrind hyperfine)
