@@ -1,6 +1,6 @@
 # Every third-party dependency is found here, once, from Debian's packages
-# (scripts/setup.sh installs them). See ../shared/DEPENDENCIES.md for why each
-# recipe looks the way it does.
+# (scripts/setup.sh installs them). docs/dependencies.md says why each one is
+# needed and why each recipe looks the way it does.
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(absl REQUIRED CONFIG)

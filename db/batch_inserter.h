@@ -1,6 +1,6 @@
 // BatchInserter: buffers all-integer rows and inserts them `kRowsPerInsert`
 // per statement (measured 1.65x the rate of single-row inserts, see
-// DEPENDENCIES.md). Internal to db/.
+// docs/benchmarks.md, "SQLite alone"). Internal to db/.
 //
 //   ATR_ASSIGN_OR_RETURN(BatchInserter b,
 //       BatchInserter::Create(db, "event_log", 9, /*null_if_zero=*/1u << 7, "inserting events"));

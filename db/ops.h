@@ -1,6 +1,7 @@
 // Op codes of the events table: one per interposed call (and per half of a
 // call that both releases and acquires). The numbers are part of the trace
-// format (schema version 1): never renumber, only append.
+// format (since schema version 1; docs/trace-format.md, "Versioning"):
+// never renumber, only append.
 //
 // Header-only and dependency-free: the preload library includes it too.
 //

@@ -128,8 +128,8 @@ class Pairing {
 
  private:
   // A realloc_release waiting for its thread's next event, which tells
-  // whether the realloc succeeded (DESIGN.md §4: the release is numbered
-  // before the call, the acquisition after it returns).
+  // whether the realloc succeeded (docs/trace-format.md, "Ordering": the
+  // release is numbered before the call, the acquisition after it returns).
   struct PendingRealloc {
     int32_t pid;
     uint64_t addr;

@@ -1,6 +1,6 @@
 // QueryCursor: runs one read-only SQL statement on an open trace and
-// streams its rows. For reports that are a query (DESIGN.md §7: "SQL
-// first") and for `atr sql`.
+// streams its rows. For reports that are a query (docs/queries.md gives
+// each report's SQL) and for any other read-only SQL on a trace.
 //
 // Contract:
 //   - The reader's connection is query-only: statements that would write

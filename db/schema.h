@@ -18,7 +18,7 @@
 namespace atr::db_internal {
 
 // Page size of new traces: 16 KiB measured smallest and fastest for the
-// events table (DEPENDENCIES.md).
+// events table (docs/benchmarks.md, "SQLite alone").
 inline constexpr int kPageSize = 16384;
 
 // Creates every table, view and the ops rows, and sets meta schema_version.

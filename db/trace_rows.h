@@ -4,7 +4,7 @@
 //   - ids (stack, parent, module_id, frame) use 0 for "none" (NULL in SQL);
 //   - other optional columns are std::optional (nullopt = NULL = unknown);
 //   - times are nanoseconds, sizes and addresses bytes, seqs the global
-//     event order (DESIGN.md §4).
+//     event order (docs/trace-format.md, "Ordering").
 //
 //   atr::EventRow e{.seq = 7, .ts_ns = 1200, .pid = 42, .tid = 42,
 //                   .op = atr::Op::kMalloc, .addr = 0x5555'0000'1000,
@@ -30,7 +30,7 @@ using StackId = int64_t;
 
 // events: one interposed call, or one half of realloc/mremap.
 struct EventRow {
-  int64_t seq = 0;        // global order, >= 1, unique; see DESIGN.md §4
+  int64_t seq = 0;        // global order, >= 1, unique; docs/trace-format.md
   int64_t ts_ns = 0;      // nanoseconds since the trace's start (meta start_time_utc)
   int32_t pid = 0;        // process that made the call
   int32_t tid = 0;        // thread that made the call (Linux tid)

@@ -1,4 +1,5 @@
-// TraceWriter: creates a trace file (SQLite, schema version 1) and fills it.
+// TraceWriter: creates a trace file (SQLite, schema version 2,
+// docs/trace-format.md) and fills it.
 //
 // Contract:
 //   - Create() makes a new file with mode 0600 and refuses to replace an

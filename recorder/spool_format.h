@@ -31,7 +31,7 @@
 // that could name their pcs.
 //
 // Ordering: within one thread, records are in program order. Across threads
-// and processes only EventRecord::seq orders events (DESIGN.md §4): a
+// and processes only EventRecord::seq orders events (docs/trace-format.md): a
 // release takes its seq before the real call, an acquisition after it
 // returns. A StackRecord always precedes, in the same thread's stream, the
 // first event that names its hash; a ModuleRecord precedes every StackRecord

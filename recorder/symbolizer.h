@@ -4,7 +4,7 @@
 // recorded stacks. It wraps llvm::symbolize::LLVMSymbolizer and adds what
 // that lacks for us:
 //   - a cache by (module, rel_pc); LLVM does not get faster on repeats
-//     (3-17 us per address, see shared/DEPENDENCIES.md);
+//     (3-17 us per address; docs/recorder.md, "Symbolization");
 //   - per-module failure caching: a missing or unreadable module costs one
 //     attempt and one error, later lookups in it fail fast with the same
 //     status, and ModuleErrors() lists each failed module once;

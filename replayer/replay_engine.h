@@ -10,7 +10,8 @@
 // double free; so memory is bounded by the live blocks plus the distinct
 // released addresses not yet reused, never by the trace length. Per recorded
 // thread (threads.id), a pending realloc_release, resolved by that thread's
-// next event (DESIGN.md §4: a failed realloc leaves the old block live).
+// next event (docs/trace-format.md, "Ordering": a failed realloc leaves
+// the old block live).
 //
 // Semantics given to the backend: Acquire(size, align, id) with id = the
 // event's seq (= allocations.id); for a successful realloc that moves, the

@@ -6,7 +6,9 @@
 //   0  success
 //   1  the command failed (bad trace, I/O error, ...): one line on stderr
 //   2  usage error (unknown option, missing argument)
-//   atr record exits with the recorded command's status (128+N on signal N).
+//   3  atr check found problems (check_command.cc's kExitProblems)
+//   atr record exits with the recorded command's status (128+N on signal N);
+//   atr demo exits 1 when the example program did not exit 0.
 #ifndef ATR_TOOLS_COMMAND_H_
 #define ATR_TOOLS_COMMAND_H_
 

@@ -39,7 +39,7 @@ struct LeakReport {
   std::vector<LeakGroup> groups;   // the biggest `limit` of them
 };
 
-// The query (docs/queries.md, "leaks by stack"), over the per-stack sums
+// The query (docs/queries.md, "atr leaks"), over the per-stack sums
 // the allocation pass wrote (run through TraceReader::WithStackStats, so
 // older traces without the table give the same rows).
 inline constexpr char kLeaksByStackSql[] =

@@ -34,7 +34,7 @@ struct WhoReport {
   std::vector<WhoAllocation> history;   // every allocation that covered addr
 };
 
-// Allocations covering an address (docs/queries.md, "address history").
+// Allocations covering an address (docs/queries.md, "atr who").
 inline constexpr char kAddressHistorySql[] =
     "SELECT id, pid, addr, size, align, op, alloc_seq, free_seq, free_op, alloc_stack, "
     "free_stack, alloc_tid, free_tid FROM allocations "

@@ -2,7 +2,7 @@
 // CLOCK_MONOTONIC nanoseconds.
 //
 // The preload library timestamps events with rdtsc (9.5 ns against 21.5 ns
-// for clock_gettime, RECORDER-NOTES.md) and pairs one reading with
+// for clock_gettime; docs/recorder.md, "Clock") and pairs one reading with
 // CLOCK_MONOTONIC when each process starts. The rate comes from the
 // process's own measurement if it made one, else from Calibrate(), run by
 // the collector on the same machine (invariant TSC is assumed, as on every
