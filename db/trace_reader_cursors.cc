@@ -16,6 +16,21 @@ namespace atr {
 using db_internal::OptInt32;
 using db_internal::SqlStatement;
 
+namespace {
+
+// One step of a cursor's statement: true with a row to read; false at the
+// end or on an error (kept in *status), and on every call after that.
+bool StepCursor(const SqlStatement& st, bool* done, absl::Status* status) {
+  if (*done) return false;
+  int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_ROW) return true;
+  *done = true;
+  if (rc != SQLITE_DONE) *status = st.ErrorFor(rc);
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<int64_t> TraceReader::CountEvents() const {
   ATR_ASSIGN_OR_RETURN(SqlStatement st, SqlStatement::Prepare(state_->db,
                                                               "SELECT count(*) FROM event_log",
@@ -62,14 +77,8 @@ EventCursor& EventCursor::operator=(EventCursor&&) noexcept = default;
 EventCursor::~EventCursor() = default;
 
 bool EventCursor::Next(EventRow* row) {
-  if (done_) return false;
+  if (!StepCursor(*st_, &done_, &status_)) return false;
   sqlite3_stmt* st = st_->get();
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    done_ = true;
-    if (rc != SQLITE_DONE) status_ = st_->ErrorFor(rc);
-    return false;
-  }
   row->seq = sqlite3_column_int64(st, 0);
   row->ts_ns = sqlite3_column_int64(st, 1);
   int64_t thread = sqlite3_column_int64(st, 2);
@@ -95,14 +104,7 @@ AllocationCursor& AllocationCursor::operator=(AllocationCursor&&) noexcept = def
 AllocationCursor::~AllocationCursor() = default;
 
 bool AllocationCursor::Next(AllocationRow* row) {
-  if (done_) return false;
-  sqlite3_stmt* st = st_->get();
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    done_ = true;
-    if (rc != SQLITE_DONE) status_ = st_->ErrorFor(rc);
-    return false;
-  }
+  if (!StepCursor(*st_, &done_, &status_)) return false;
   const SqlStatement& s = *st_;
   row->id = s.ColumnInt64(0);
   row->pid = static_cast<int32_t>(s.ColumnInt64(1));
