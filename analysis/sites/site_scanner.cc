@@ -7,10 +7,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <mutex>
 #include <set>
 #include <tuple>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "clang/AST/ASTConsumer.h"
 #include "clang/AST/ASTContext.h"
 #include "clang/AST/DeclTemplate.h"
@@ -818,16 +819,19 @@ absl::StatusOr<ScanResult> ScanCompilationDatabase(const std::string& build_dir,
 
   FirstCommandDatabase first(*db);
   std::vector<FileScan> scans(files.size());
-  std::mutex progress_mu;
-  int done = 0;
+  // The pool's threads report progress one at a time, counting files done.
+  struct Progress {
+    absl::Mutex mu;
+    int done ABSL_GUARDED_BY(mu) = 0;
+  } progress;
   {
     llvm::ThreadPool pool(llvm::hardware_concurrency(std::max(1, options.jobs)));
     for (size_t i = 0; i < files.size(); ++i) {
       pool.async([&, i] {
         scans[i] = ScanOneFile(first, files[i], options);
         if (options.progress) {
-          std::lock_guard<std::mutex> lock(progress_mu);
-          options.progress(++done, static_cast<int>(files.size()), files[i]);
+          absl::MutexLock lock(&progress.mu);
+          options.progress(++progress.done, static_cast<int>(files.size()), files[i]);
         }
       });
     }

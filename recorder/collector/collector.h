@@ -30,17 +30,19 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "db/trace_writer.h"
 #include "recorder/collector/call_paths.h"
+#include "recorder/collector/frame_sink.h"
 #include "recorder/collector/module_map.h"
+#include "recorder/collector/shared_trace_writer.h"
 #include "recorder/collector/spool_progress.h"
 #include "recorder/collector/stack_interner.h"
 #include "recorder/collector/tsc_clock.h"
@@ -74,11 +76,8 @@ struct CollectorStats {
   std::vector<std::string> problems;  // one line each, for the user
 };
 
-// A frame the finishing step should symbolize.
-struct FrameToSymbolize {
-  FrameId id;
-  uint64_t rel_pc;
-};
+class EventPipe;
+struct ProcessImage;
 
 class Collector {
  public:
@@ -93,14 +92,14 @@ class Collector {
   absl::Status DiscoverFiles(const std::string& dir);
   // Reads every complete chunk available now from all files and writes the
   // events. Returns the number of chunks consumed (0: nothing new).
-  absl::StatusOr<int64_t> Poll();
+  absl::StatusOr<int64_t> Poll() ABSL_LOCKS_EXCLUDED(writer_.mu);
   // Like Poll, then treats incomplete tails as truncated (the writer is
   // gone): they are reported in stats().problems, never silently dropped.
-  absl::Status Drain();
+  absl::Status Drain() ABSL_LOCKS_EXCLUDED(writer_.mu);
   // Records the exit of the root process as seen by waitpid.
   void SetRootExit(int32_t pid, std::optional<int32_t> status, std::optional<int32_t> signal);
   // Writes processes, threads and collector counters. Call once, at the end.
-  absl::Status WriteMetadata();
+  absl::Status WriteMetadata() ABSL_LOCKS_EXCLUDED(writer_.mu);
 
   const CollectorStats& stats() const { return stats_; }
   // Frames by (canonical) module id, and the module's path.
@@ -108,30 +107,33 @@ class Collector {
   const std::string& module_path(int64_t module_id) const { return module_paths_.at(module_id); }
 
  private:
-  struct ProcessImage;
-  struct ThreadState;
-  class FrameSink;
-  class EventPipe;
+  struct ThreadState {
+    ThreadRow row;
+    bool dirty = true;  // changed since the trace last got it
+  };
 
-  absl::Status ConsumeChunk(ProcessImage& p, const SpoolChunk& chunk);
-  absl::Status OnProcess(ProcessImage& p, const SpoolRecord& r);
-  void OnModule(ProcessImage& p, const SpoolRecord& r);
-  absl::Status OnStack(ProcessImage& p, const SpoolRecord& r);
-  absl::Status OnEvent(ProcessImage& p, uint32_t tid, const spool::EventRecord& e);
+  // collector_records.cc: what each spool record does. They take the
+  // writer's lock for their writes (OnEvent through the interner's sink).
+  absl::Status ConsumeChunk(ProcessImage& p, const SpoolChunk& chunk)
+      ABSL_LOCKS_EXCLUDED(writer_.mu);
+  absl::Status OnProcess(ProcessImage& p, const SpoolRecord& r) ABSL_LOCKS_EXCLUDED(writer_.mu);
+  void OnModule(ProcessImage& p, const SpoolRecord& r) ABSL_LOCKS_EXCLUDED(writer_.mu);
+  absl::Status OnStack(ProcessImage& p, const SpoolRecord& r) ABSL_LOCKS_EXCLUDED(writer_.mu);
+  absl::Status OnEvent(ProcessImage& p, uint32_t tid, const spool::EventRecord& e)
+      ABSL_LOCKS_EXCLUDED(writer_.mu);
   void OnThread(ProcessImage& p, uint32_t tid, const spool::ThreadRecord& t);
   absl::Status FlushEvents();
-  // Commits everything read so far with its spool_progress rows, then
-  // frees the committed spool prefixes.
-  absl::Status Checkpoint();
+  // collector_checkpoint.cc: commits everything read so far with its
+  // spool_progress rows, then frees the committed spool prefixes.
+  absl::Status Checkpoint() ABSL_LOCKS_EXCLUDED(writer_.mu);
   void RestoreInterner(const ResumeState& state, absl::Status* status);
   void RestoreModules(const ResumeState& state);
   ThreadState& Thread(int32_t pid, int32_t tid);
   int64_t CanonicalModuleId(const std::string& path);
 
-  TraceWriter* writer_;
-  // Held around every writer call: the event pipe's thread inserts events
-  // through the same (single-threaded) SQLite connection.
-  std::mutex writer_mu_;
+  // Its lock is held around every writer call: the event pipe's thread
+  // inserts events through the same (single-threaded) SQLite connection.
+  SharedTraceWriter writer_;
   CollectorOptions options_;
   CollectorStats stats_;
   std::unique_ptr<FrameSink> frame_sink_;
