@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/query.h"
-#include "db/sqlite.h"
+#include "base/status_macros.h"
 
 namespace atr::replay {
 namespace {

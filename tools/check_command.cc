@@ -2,7 +2,7 @@
 #include <optional>
 
 #include "replayer/replay_engine.h"
-#include "replayer/replay_report.h"
+#include "analysis/reports/replay_report.h"
 #include "tools/command.h"
 
 namespace atr::cli {

@@ -16,7 +16,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
-#include "analysis/format/report_table.h"
+#include "base/report_table.h"
 #include "analysis/reports/top_report.h"
 
 namespace atr::cli {

@@ -4,13 +4,13 @@
 #include <optional>
 
 #include "allocator/config.h"
-#include "analysis/stack_report.h"
+#include "analysis/reports/stack_report.h"
 #include "db/query.h"
-#include "recorder/collector/progress_line.h"
+#include "base/progress_line.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/real_replay.h"
 #include "replayer/replay_engine.h"
-#include "replayer/replay_report.h"
+#include "analysis/reports/replay_report.h"
 #include "replayer/replay_store.h"
 #include "replayer/stack_model.h"
 #include "replayer/stack_store.h"

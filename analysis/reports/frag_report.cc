@@ -9,10 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "allocator/config.h"
 #include "allocator/size_classes.h"
-#include "analysis/format/json_writer.h"
-#include "analysis/format/report_table.h"
-#include "analysis/format/text_table.h"
-#include "analysis/stacks/site_label.h"
+#include "base/json_writer.h"
+#include "base/report_table.h"
+#include "base/number_format.h"
+#include "base/text_table.h"
+#include "analysis/model/site_label.h"
 #include "db/event_log_sql.h"
 #include "db/query.h"
 #include "replayer/builtin_replay.h"
@@ -29,16 +30,6 @@ const char kPinningByStackSql[] =
     "WHERE b.replay_id = ?1";
 
 namespace {
-
-std::string Bind(std::string sql, const std::vector<int64_t>& args) {
-  for (size_t i = args.size(); i-- > 0;) {
-    std::string key = absl::StrCat("?", i + 1);
-    for (size_t p; (p = sql.find(key)) != std::string::npos;) {
-      sql.replace(p, key.size(), std::to_string(args[i]));
-    }
-  }
-  return sql;
-}
 
 // Site labels, cached per stack.
 class Sites {
@@ -73,9 +64,9 @@ absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
   absl::StatusOr<bool> has_cf = replay::HasCounterfactualColumn(reader);
   if (!has_cf.ok()) return has_cf.status();
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader, Bind(absl::StrCat("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq, ",
+      reader, absl::StrCat("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq, ",
                                 *has_cf ? "counterfactual" : "NULL", " FROM replays WHERE id = ?1"),
-                   {replay}));
+                   {replay});
   if (!q.ok()) return q.status();
   if (!q->Next()) {
     if (!q->status().ok()) return q->status();
@@ -87,10 +78,10 @@ absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
   *last_seq = q->Int(4);
   r->counterfactual = q->Text(5);
   absl::StatusOr<QueryCursor> s = QueryCursor::Run(
-      reader, Bind("SELECT seq, kind, live_bytes, internal_waste_bytes, free_slot_bytes, "
+      reader, "SELECT seq, kind, live_bytes, internal_waste_bytes, free_slot_bytes, "
                    "cached_bytes, retained_bytes, released_bytes, resident_bytes, mapped_bytes "
                    "FROM replay_samples WHERE replay_id = ?1",
-                   {replay}));
+                   {replay});
   if (!s.ok()) return s.status();
   std::vector<replay::ReplaySample> samples;
   while (s->Next()) {
@@ -117,7 +108,7 @@ absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
 
 absl::Status ComputePinning(TraceReader& reader, Sites& sites, const FragOptions& o,
                             int64_t last_seq, FragReport* r) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, Bind(kPinningByStackSql, {r->replay_id}));
+  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kPinningByStackSql, {r->replay_id});
   if (!q.ok()) return q.status();
   struct Acc {
     double pinned = 0;
@@ -210,13 +201,13 @@ absl::Status ComputeWaste(TraceReader& reader, Sites& sites, const FragOptions& 
   if (!classes.ok()) return classes.status();
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
       reader,
-      Bind("SELECT a.stack, a.size, CASE WHEN a.op IN (6, 7, 8, 24, 25, 26, 27) THEN a.arg "
+      "SELECT a.stack, a.size, CASE WHEN a.op IN (6, 7, 8, 24, 25, 26, 27) THEN a.arg "
            "ELSE 0 END, count(*) "
            "FROM (SELECT a.*, " ATR_SQL_FREE_SEQ("a") " AS free_seq FROM event_log a "
            "WHERE a.seq <= ?1 AND " ATR_SQL_IS_ALLOCATION("a") ") a "
            "WHERE (a.free_seq IS NULL OR a.free_seq > ?1) "
            "AND a.thread IN (SELECT id FROM threads WHERE pid = ?2) GROUP BY 1, 2, 3",
-           {r->peak.seq, pid}));
+           {r->peak.seq, pid});
   if (!q.ok()) return q.status();
   struct ClassAcc {
     int64_t objects = 0, waste = 0;
@@ -261,12 +252,12 @@ absl::Status ComputeSurvivors(TraceReader& reader, Sites& sites, const FragOptio
   r->survivor_window = std::max<int64_t>(1, r->peak.seq / 10);
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
       reader,
-      Bind("SELECT a.stack, count(*), sum(a.size) "
+      "SELECT a.stack, count(*), sum(a.size) "
            "FROM (SELECT a.*, " ATR_SQL_FREE_SEQ("a") " AS free_seq FROM event_log a "
            "WHERE a.seq > ?1 - ?2 AND a.seq <= ?1 AND " ATR_SQL_IS_ALLOCATION("a") ") a "
            "WHERE (a.free_seq IS NULL OR a.free_seq > ?1) "
            "AND a.thread IN (SELECT id FROM threads WHERE pid = ?3) GROUP BY 1",
-           {r->peak.seq, r->survivor_window, pid}));
+           {r->peak.seq, r->survivor_window, pid});
   if (!q.ok()) return q.status();
   absl::flat_hash_map<std::string, SurvivorSite> by_site;
   while (q->Next()) {
@@ -285,16 +276,6 @@ absl::Status ComputeSurvivors(TraceReader& reader, Sites& sites, const FragOptio
             });
   if (static_cast<int64_t>(r->survivors.size()) > o.limit) r->survivors.resize(o.limit);
   return absl::OkStatus();
-}
-
-// The replay frag explains by default: the newest built-in replay of the
-// program as recorded with a span snapshot.
-absl::StatusOr<std::optional<int64_t>> LatestSnapshotReplay(TraceReader& reader) {
-  absl::StatusOr<int64_t> id =
-      replay::NewestReplay(reader, "allocator = 'builtin' AND snapshot_seq > 0");
-  if (!id.ok()) return id.status();
-  if (*id == 0) return std::optional<int64_t>();
-  return std::optional<int64_t>(*id);
 }
 
 }  // namespace
@@ -325,34 +306,16 @@ FragBreakdown BreakdownAtResidentPeak(const std::vector<replay::ReplaySample>& s
   return b;
 }
 
-absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool progress) {
-  {
-    absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
-    if (!reader.ok()) return reader.status();
-    absl::StatusOr<std::optional<int64_t>> id = LatestSnapshotReplay(*reader);
-    if (!id.ok()) return id.status();
-    if (id->has_value()) return **id;
-  }
-  absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
-  if (!reader.ok()) return reader.status();
-  replay::BuiltinReplayOptions options;
-  absl::StatusOr<replay::ReplayRun> run = replay::RunBuiltinReplay(&*reader, options);
-  if (!run.ok()) return run.status();
-  return replay::StoreReplay(trace_path, *run);
-}
-
 absl::StatusOr<FragReport> ComputeFrag(TraceReader& reader, const FragOptions& o) {
   FragReport r;
   if (o.replay_id) {
     r.replay_id = *o.replay_id;
   } else {
-    absl::StatusOr<std::optional<int64_t>> id = LatestSnapshotReplay(reader);
-    if (!id.ok()) return id.status();
-    if (!id->has_value()) {
+    ATR_ASSIGN_OR_RETURN(r.replay_id, replay::NewestBuiltinSnapshotReplay(reader));
+    if (r.replay_id == 0) {
       return absl::FailedPreconditionError(
           absl::StrCat(reader.path(), ": no built-in replay with a span snapshot (run atr replay)"));
     }
-    r.replay_id = **id;
   }
   int32_t pid = 0;
   int64_t last_seq = 0;

@@ -2,9 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "analysis/format/json_writer.h"
-#include "analysis/format/report_table.h"
-#include "analysis/format/text_table.h"
+#include "base/json_writer.h"
+#include "base/report_table.h"
+#include "base/number_format.h"
+#include "base/text_table.h"
 #include "db/query.h"
 
 namespace atr {

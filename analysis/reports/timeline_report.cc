@@ -3,7 +3,7 @@
 #include <cctype>
 #include <string>
 
-#include "analysis/html_report/html_report.h"
+#include "analysis/model/timeline.h"
 
 namespace atr {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "analysis/format/report_table.h"
+#include "base/report_table.h"
 #include "analysis/reports/site_groups.h"
 #include "db/trace_reader.h"
 

@@ -8,11 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "allocator/config.h"
-#include "analysis/flamegraph/flame_graph.h"
-#include "analysis/format/json_writer.h"
-#include "analysis/format/text_table.h"
-#include "analysis/stacks/site_label.h"
-#include "analysis/stacks/stack_view.h"
+#include "analysis/model/flame_graph.h"
+#include "base/json_writer.h"
+#include "base/number_format.h"
+#include "analysis/model/site_label.h"
+#include "analysis/model/stack_view.h"
 #include "db/query.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/replay_engine.h"
@@ -76,7 +76,7 @@ absl::StatusOr<int64_t> MaxSeq(TraceReader& reader) {
 
 // One built-in replay, reporting progress under `label`.
 absl::StatusOr<replay::ReplayRun> Replay(TraceReader& reader, replay::BuiltinReplayOptions o,
-                                         const WhatIfProgress& progress,
+                                         const PhaseProgress& progress,
                                          const std::string& label, int64_t last_seq) {
   if (progress) o.progress = [&](int64_t seq) { progress(label, seq, last_seq); };
   return replay::RunBuiltinReplay(&reader, o);
@@ -274,7 +274,7 @@ std::string RenderWhatIfJson(const WhatIfReport& r) {
 }
 
 absl::Status VerifyPinningSites(const std::string& trace_path, int64_t k,
-                                const WhatIfProgress& progress, FragReport* frag) {
+                                const PhaseProgress& progress, FragReport* frag) {
   absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
   if (!reader.ok()) return reader.status();
   absl::StatusOr<bool> has_cf = replay::HasCounterfactualColumn(*reader);

@@ -5,8 +5,8 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "analysis/format/json_writer.h"
-#include "analysis/format/report_table.h"
+#include "base/json_writer.h"
+#include "base/report_table.h"
 #include "db/query.h"
 
 namespace atr {

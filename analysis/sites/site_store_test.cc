@@ -9,9 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "analysis/reports/leaks_report.h"
-#include "analysis/sites/sites_report.h"
-#include "analysis/stacks/site_label.h"
-#include "analysis/stacks/stack_view.h"
+#include "analysis/reports/sites_report.h"
+#include "analysis/model/site_label.h"
+#include "analysis/model/stack_view.h"
 #include "db/query.h"
 #include "db/trace_writer.h"
 

@@ -1,0 +1,33 @@
+# Run by atr_embed_text (AtrEmbed.cmake) as `cmake -DOUTPUT=header.h
+# -DINPUTS=a.css|b.js -P embed_text.cmake`: writes one C++ string constant
+# per input file, every byte as a \x escape (exact for any content).
+string(REPLACE "|" ";" inputs "${INPUTS}")
+set(text "// Generated from ${INPUTS} by cmake/embed_text.cmake. Do not edit.\n")
+string(APPEND text "#pragma once\n\n#include <string_view>\n\nnamespace atr::assets {\n")
+foreach(input IN LISTS inputs)
+  # report_errors.js -> ReportErrorsJs
+  get_filename_component(file_name ${input} NAME)
+  string(REGEX REPLACE "[^A-Za-z0-9]+" ";" words "${file_name}")
+  set(name "")
+  foreach(w IN LISTS words)
+    string(SUBSTRING ${w} 0 1 first)
+    string(SUBSTRING ${w} 1 -1 rest)
+    string(TOUPPER ${first} first)
+    string(APPEND name ${first}${rest})
+  endforeach()
+  file(READ ${input} hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  math(EXPR bytes "${hex_length} / 2")
+  string(APPEND text "\n// ${file_name}\ninline constexpr std::string_view k${name}{\n")
+  # 32 bytes per source line.
+  set(pos 0)
+  while(pos LESS hex_length)
+    string(SUBSTRING "${hex}" ${pos} 64 chunk)
+    string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" chunk "${chunk}")
+    string(APPEND text "    \"${chunk}\"\n")
+    math(EXPR pos "${pos} + 64")
+  endwhile()
+  string(APPEND text "    \"\", ${bytes}};\n")
+endforeach()
+string(APPEND text "\n}  // namespace atr::assets\n")
+file(WRITE ${OUTPUT} "${text}")
