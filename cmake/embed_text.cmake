@@ -2,7 +2,13 @@
 # -DINPUTS=a.css|b.js -P embed_text.cmake`: writes one C++ string constant
 # per input file, every byte as a \x escape (exact for any content).
 string(REPLACE "|" ";" inputs "${INPUTS}")
-set(text "// Generated from ${INPUTS} by cmake/embed_text.cmake. Do not edit.\n")
+set(names "")
+foreach(input IN LISTS inputs)
+  get_filename_component(file_name ${input} NAME)
+  list(APPEND names ${file_name})
+endforeach()
+list(JOIN names ", " names)
+set(text "// Generated from ${names} by cmake/embed_text.cmake. Do not edit.\n")
 string(APPEND text "#pragma once\n\n#include <string_view>\n\nnamespace atr::assets {\n")
 foreach(input IN LISTS inputs)
   # report_errors.js -> ReportErrorsJs

@@ -34,8 +34,8 @@ absl::StatusOr<QueryCursor> QueryCursor::Run(const TraceReader& reader, std::str
   ATR_ASSIGN_OR_RETURN(impl->st, SqlStatement::Prepare(db, sql, "query"));
   const int slots = sqlite3_bind_parameter_count(impl->st.get());
   if (static_cast<size_t>(slots) != params.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(db.path(), ": query: ", params.size(),
-                                                   " values for ", slots, " parameters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(db.path(), ": query: ", params.size(), " values for ", slots, " parameters"));
   }
   for (size_t i = 0; i < params.size(); ++i) {
     impl->st.BindInt64(static_cast<int>(i + 1), params[i]);

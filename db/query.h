@@ -66,8 +66,7 @@ class QueryCursor {
 // Runs sql (as QueryCursor::Run) and returns the first column of its first
 // row as an integer: 0 when there is no row or the value is NULL. For
 // counts, maxima and single lookups.
-[[nodiscard]] absl::StatusOr<int64_t> QueryScalar(const TraceReader& reader,
-                                                  std::string_view sql,
+[[nodiscard]] absl::StatusOr<int64_t> QueryScalar(const TraceReader& reader, std::string_view sql,
                                                   absl::Span<const int64_t> params = {});
 
 }  // namespace atr

@@ -308,7 +308,8 @@ absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool 
   }
   // A fresh reader: the replay reads the trace the way `atr replay` does.
   ATR_ASSIGN_OR_RETURN(TraceReader reader, TraceReader::Open(trace_path));
-  ATR_ASSIGN_OR_RETURN(const int64_t last_seq, QueryScalar(reader, "SELECT max(seq) FROM event_log"));
+  ATR_ASSIGN_OR_RETURN(const int64_t last_seq,
+                       QueryScalar(reader, "SELECT max(seq) FROM event_log"));
   ProgressLine line(progress, "replaying");
   BuiltinReplayOptions options;
   options.progress = [&line, last_seq](int64_t seq) { line.Update(seq, last_seq); };

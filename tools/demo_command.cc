@@ -6,16 +6,16 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "base/number_format.h"
 #include "analysis/render/html_report.h"
 #include "analysis/reports/frag_report.h"
 #include "analysis/reports/info_report.h"
 #include "analysis/reports/leaks_report.h"
+#include "analysis/reports/replay_report.h"
+#include "base/number_format.h"
 #include "base/progress_line.h"
 #include "recorder/collector/record_session.h"
-#include "replayer/compare.h"
-#include "analysis/reports/replay_report.h"
 #include "replayer/builtin_replay.h"
+#include "replayer/compare.h"
 #include "tools/command.h"
 
 namespace atr::cli {

@@ -2,8 +2,8 @@
 #include <cstdio>
 
 #include "base/number_format.h"
-#include "recorder/collector/import_spool.h"
 #include "base/progress_line.h"
+#include "recorder/collector/import_spool.h"
 #include "tools/command.h"
 
 namespace atr::cli {

@@ -31,7 +31,8 @@ absl::StatusOr<int64_t> FindSnapshotReplay(const TraceReader& reader, int64_t wa
   if (wanted != 0) {
     ATR_ASSIGN_OR_RETURN(
         const int64_t found,
-        QueryScalar(reader, "SELECT count(*) FROM replays WHERE id = ?1 AND snapshot_seq IS NOT NULL",
+        QueryScalar(reader,
+                    "SELECT count(*) FROM replays WHERE id = ?1 AND snapshot_seq IS NOT NULL",
                     {wanted}));
     if (found == 0) {
       return absl::NotFoundError(absl::StrCat(reader.path(), ": replay ", wanted,
@@ -39,10 +40,9 @@ absl::StatusOr<int64_t> FindSnapshotReplay(const TraceReader& reader, int64_t wa
     }
     return wanted;
   }
-  absl::StatusOr<int64_t> id = replay::NewestReplay(reader, "snapshot_seq IS NOT NULL");
-  if (!id.ok()) return id.status();
-  if (*id == 0) return no_replay;
-  return *id;
+  ATR_ASSIGN_OR_RETURN(int64_t id, replay::NewestReplay(reader, "snapshot_seq IS NOT NULL"));
+  if (id == 0) return no_replay;
+  return id;
 }
 
 std::string FoldedName(std::string_view name) {
@@ -217,22 +217,19 @@ FlameGraph FlameTreeBuilder::Finish() {
 
 absl::StatusOr<FlameGraph> BuildFlameGraph(TraceReader& reader, const FlameOptions& options) {
   int64_t replay_id = 0;
-  absl::StatusOr<std::vector<StackWeight>> weights =
-      ComputeStackWeights(reader, options, &replay_id);
-  if (!weights.ok()) return weights.status();
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
+  ATR_ASSIGN_OR_RETURN(std::vector<StackWeight> weights,
+                       ComputeStackWeights(reader, options, &replay_id));
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
   FlameTreeBuilder builder;
   StackViews views(&reader);
   std::vector<FlameTreeBuilder::Frame> frames;
-  for (const StackWeight& w : *weights) {
+  for (const StackWeight& w : weights) {
     frames.clear();
     if (w.stack == 0) {
       frames.push_back({.name = "[stack not recorded]", .unknown = true});
     } else {
-      absl::StatusOr<const StackView*> v = views.Get(w.stack);
-      if (!v.ok()) return v.status();
-      const std::vector<StackLine>& lines = (*v)->lines;
+      ATR_ASSIGN_OR_RETURN(const StackView* v, views.Get(w.stack));
+      const std::vector<StackLine>& lines = v->lines;
       for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
         const bool unknown = it->function == "??";
         frames.push_back({.name = unknown ? LineLabel(*it)
@@ -241,8 +238,8 @@ absl::StatusOr<FlameGraph> BuildFlameGraph(TraceReader& reader, const FlameOptio
                           .inlined = it->inlined,
                           .unknown = unknown});
       }
-      if (std::optional<SiteAnnotation> a = labels->Find(**v)) {
-        frames[lines.size() - 1 - static_cast<size_t>((*v)->site_line)].site = std::move(a->label);
+      if (std::optional<SiteAnnotation> a = labels.Find(*v)) {
+        frames[lines.size() - 1 - static_cast<size_t>(v->site_line)].site = std::move(a->label);
       }
       if (frames.empty()) frames.push_back({.name = "[empty stack]", .unknown = true});
     }
@@ -252,7 +249,7 @@ absl::StatusOr<FlameGraph> BuildFlameGraph(TraceReader& reader, const FlameOptio
   g.metric = options.metric;
   g.trace_path = reader.path();
   g.replay_id = replay_id;
-  g.stacks = static_cast<int64_t>(weights->size());
+  g.stacks = static_cast<int64_t>(weights.size());
   return g;
 }
 

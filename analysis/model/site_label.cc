@@ -3,8 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "base/json_writer.h"
 #include "analysis/sites/site_store.h"
+#include "base/json_writer.h"
+#include "base/status_macros.h"
 
 namespace atr {
 namespace {
@@ -50,9 +51,8 @@ SiteLabels& SiteLabels::operator=(SiteLabels&&) noexcept = default;
 SiteLabels::~SiteLabels() = default;
 
 absl::StatusOr<SiteLabels> SiteLabels::Load(TraceReader& reader) {
-  absl::StatusOr<std::vector<SourceSite>> sites = ReadSites(reader);
-  if (!sites.ok()) return sites.status();
-  return SiteLabels(&reader, std::make_unique<SiteMatcher>(std::move(*sites)));
+  ATR_ASSIGN_OR_RETURN(std::vector<SourceSite> sites, ReadSites(reader));
+  return SiteLabels(&reader, std::make_unique<SiteMatcher>(std::move(sites)));
 }
 
 bool SiteLabels::empty() const { return matcher_->empty(); }

@@ -28,10 +28,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "base/report_table.h"
+#include "analysis/model/stack_view.h"
 #include "analysis/sites/site_matcher.h"
 #include "analysis/sites/source_site.h"
-#include "analysis/model/stack_view.h"
+#include "base/report_table.h"
 #include "db/trace_reader.h"
 
 namespace atr {

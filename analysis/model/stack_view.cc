@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/json_writer.h"
+#include "base/status_macros.h"
 
 namespace atr {
 namespace {
@@ -37,9 +38,8 @@ StackViews::StackViews(TraceReader* reader) : reader_(reader) {}
 StackViews::~StackViews() = default;
 
 absl::Status StackViews::LoadModules() {
-  absl::StatusOr<std::vector<ModuleRow>> modules = reader_->Modules();
-  if (!modules.ok()) return modules.status();
-  for (const ModuleRow& m : *modules) module_paths_[m.id] = m.path;
+  ATR_ASSIGN_OR_RETURN(std::vector<ModuleRow> modules, reader_->Modules());
+  for (const ModuleRow& m : modules) module_paths_[m.id] = m.path;
   modules_loaded_ = true;
   return absl::OkStatus();
 }
@@ -47,13 +47,12 @@ absl::Status StackViews::LoadModules() {
 absl::StatusOr<const StackView*> StackViews::Get(int64_t stack_id) {
   if (auto it = cache_.find(stack_id); it != cache_.end()) return it->second.get();
   if (!modules_loaded_) {
-    if (auto s = LoadModules(); !s.ok()) return s;
+    ATR_RETURN_IF_ERROR(LoadModules());
   }
-  absl::StatusOr<std::vector<const Frame*>> frames = reader_->StackFrames(stack_id);
-  if (!frames.ok()) return frames.status();
+  ATR_ASSIGN_OR_RETURN(std::vector<const Frame*> frames, reader_->StackFrames(stack_id));
   auto view = std::make_unique<StackView>();
   view->id = stack_id;
-  for (const Frame* f : *frames) {
+  for (const Frame* f : frames) {
     std::string module;
     if (auto it = module_paths_.find(f->row.module_id); it != module_paths_.end()) module = it->second;
     bool runtime_module = IsRuntimeModule(module);

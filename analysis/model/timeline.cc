@@ -41,8 +41,9 @@ absl::StatusOr<Timeline> ComputeTimeline(TraceReader& reader, int points) {
   ATR_ASSIGN_OR_RETURN(const int64_t max_seq,
                        QueryScalar(reader, "SELECT coalesce(max(seq), 0) FROM event_log"));
   ATR_ASSIGN_OR_RETURN(const int64_t max_ts,
-                       QueryScalar(reader, "SELECT coalesce(max(ts_ns), 0) FROM event_log "
-                                           "WHERE seq >= (SELECT max(seq) FROM event_log) - 1000"));
+                       QueryScalar(reader,
+                                   "SELECT coalesce(max(ts_ns), 0) FROM event_log "
+                                   "WHERE seq >= (SELECT max(seq) FROM event_log) - 1000"));
   t.x_is_seq = max_ts <= 0;
   const int64_t width = std::max<int64_t>(1, (max_seq + points - 1) / points);
   const int64_t buckets = max_seq / width + 1;
@@ -100,9 +101,9 @@ absl::StatusOr<Timeline> ComputeTimeline(TraceReader& reader, int points) {
     if (id == 0) continue;
     std::string allocator;
     {
-      ATR_ASSIGN_OR_RETURN(QueryCursor q,
-                           QueryCursor::Run(reader, "SELECT allocator FROM replays WHERE id = ?1",
-                                            {id}));
+      ATR_ASSIGN_OR_RETURN(
+          QueryCursor q,
+          QueryCursor::Run(reader, "SELECT allocator FROM replays WHERE id = ?1", {id}));
       if (q.Next()) allocator = q.Text(0);
     }
     ATR_ASSIGN_OR_RETURN(

@@ -25,13 +25,13 @@ namespace atr {
 // no timestamps), y in bytes.
 struct TimelineSeries {
   std::string name{};
-  std::string color{};                             // CSS color the chart draws it in
+  std::string color{};  // CSS color the chart draws it in
   std::vector<std::pair<int64_t, int64_t>> points{};
 };
 struct Timeline {
-  bool x_is_seq = false;                         // no timestamps: x is the event seq
-  std::vector<TimelineSeries> series{};            // live bytes first
-  int64_t peak_x = 0, peak_bytes = 0;            // the exact peak of live bytes
+  bool x_is_seq = false;                 // no timestamps: x is the event seq
+  std::vector<TimelineSeries> series{};  // live bytes first
+  int64_t peak_x = 0, peak_bytes = 0;    // the exact peak of live bytes
 };
 
 // Live heap bytes at the end of each of about `points` equal seq intervals

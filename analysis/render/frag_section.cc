@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "base/number_format.h"
 #include "analysis/render/html_parts.h"
+#include "base/number_format.h"
 
 namespace atr::html {
 namespace {

@@ -15,10 +15,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "analysis/model/stack_view.h"
 #include "analysis/model/timeline.h"
 #include "analysis/render/html_report.h"
 #include "analysis/reports/frag_report.h"
-#include "analysis/model/stack_view.h"
 #include "db/trace_reader.h"
 
 namespace atr::html {

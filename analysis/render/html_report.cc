@@ -6,14 +6,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "analysis/model/site_label.h"
+#include "analysis/model/stack_view.h"
 #include "analysis/render/flame_svg.h"
 #include "analysis/render/html_parts.h"
 #include "analysis/render/report_assets.h"  // generated from report.css, report.js, report_errors.js
-#include "base/number_format.h"
 #include "analysis/reports/info_report.h"
 #include "analysis/reports/leaks_report.h"
-#include "analysis/model/site_label.h"
-#include "analysis/model/stack_view.h"
+#include "base/number_format.h"
+#include "base/status_macros.h"
 #include "db/query.h"
 #include "replayer/replay_store.h"
 
@@ -90,22 +91,21 @@ absl::Status AppendSummary(TraceReader& reader, const TraceInfo& info, std::stri
 
   // Replays stored in the trace.
   if (reader.HasTable("replays")) {
-    absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-        reader,
-        "SELECT id, allocator, threads, peak_live_bytes, peak_resident_bytes, "
-        "fragmentation_at_peak, jw4, problems, outcome FROM replays ORDER BY id");
-    if (!q.ok()) return q.status();
+    ATR_ASSIGN_OR_RETURN(
+        QueryCursor q,
+        QueryCursor::Run(reader,
+                         "SELECT id, allocator, threads, peak_live_bytes, peak_resident_bytes, "
+                         "fragmentation_at_peak, jw4, problems, outcome FROM replays ORDER BY id"));
     std::string rows;
     const std::vector<bool> num = {true, false, false, true, true, true, true, true, false};
-    while (q->Next()) {
+    while (q.Next()) {
       AppendRow(rows,
-                {absl::StrCat(q->Int(0)), q->Text(1), q->Text(2), FormatBytes(q->Int(3)),
-                 q->IsNull(4) ? "-" : FormatBytes(q->Int(4)),
-                 q->IsNull(5) ? "-" : Percent(q->Real(5)), q->IsNull(6) ? "-" : Percent(q->Real(6)),
-                 FormatCount(q->Int(7)), q->Text(8)},
+                {absl::StrCat(q.Int(0)), q.Text(1), q.Text(2), FormatBytes(q.Int(3)),
+                 q.IsNull(4) ? "-" : FormatBytes(q.Int(4)), q.IsNull(5) ? "-" : Percent(q.Real(5)),
+                 q.IsNull(6) ? "-" : Percent(q.Real(6)), FormatCount(q.Int(7)), q.Text(8)},
                 num);
     }
-    if (!q->status().ok()) return q->status();
+    ATR_RETURN_IF_ERROR(q.status());
     if (!rows.empty()) {
       out += "<h3>Replays</h3>\n<table>\n";
       AppendRow(out,
@@ -194,36 +194,35 @@ void AppendLeaks(const LeakReport& r, std::string& out) {
 
 absl::Status AppendChecks(TraceReader& reader, const SiteLabels& labels, std::string& out) {
   out += "<section id=\"checks\"><h2>Checks</h2>\n";
-  absl::StatusOr<int64_t> id = replay::NewestReplay(reader, "1");
-  if (!id.ok()) return id.status();
-  if (*id == 0 || !reader.HasTable("replay_problems")) {
+  ATR_ASSIGN_OR_RETURN(int64_t id, replay::NewestReplay(reader, "1"));
+  if (id == 0 || !reader.HasTable("replay_problems")) {
     out += "<p class=\"note\">Run <code>atr replay</code> (or <code>atr check</code>) to check "
            "every release against its allocation.</p>\n</section>\n";
     return absl::OkStatus();
   }
   // One row per kind; SQLite takes the bare columns from the min(seq) row,
   // so each kind shows its first occurrence.
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader, absl::StrCat("SELECT kind, count(*), min(coalesce(seq, alloc_seq)), stack, "
-                           "alloc_stack, detail FROM replay_problems WHERE replay_id = ",
-                           *id, " GROUP BY kind ORDER BY kind = 'leak', count(*) DESC, kind"));
-  if (!q.ok()) return q.status();
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor q,
+      QueryCursor::Run(
+          reader, absl::StrCat("SELECT kind, count(*), min(coalesce(seq, alloc_seq)), stack, "
+                               "alloc_stack, detail FROM replay_problems WHERE replay_id = ",
+                               id, " GROUP BY kind ORDER BY kind = 'leak', count(*) DESC, kind")));
   struct Row {
     std::string kind;
     int64_t count, seq, stack;
     std::string detail;
   };
   std::vector<Row> rows;
-  while (q->Next()) {
-    rows.push_back({q->Text(0), q->Int(1), q->Int(2), q->IsNull(3) ? q->Int(4) : q->Int(3),
-                    q->Text(5)});
+  while (q.Next()) {
+    rows.push_back({q.Text(0), q.Int(1), q.Int(2), q.IsNull(3) ? q.Int(4) : q.Int(3), q.Text(5)});
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   if (rows.empty()) {
-    absl::StrAppend(&out, "<p>Replay ", *id, " found no problems.</p>\n</section>\n");
+    absl::StrAppend(&out, "<p>Replay ", id, " found no problems.</p>\n</section>\n");
     return absl::OkStatus();
   }
-  absl::StrAppend(&out, "<p>Problems found by replay ", *id, ":</p>\n<table>\n");
+  absl::StrAppend(&out, "<p>Problems found by replay ", id, ":</p>\n<table>\n");
   AppendRow(out, {"problem", "count", "first seq", "first occurrence"}, {false, true, true, false},
             "th");
   StackViews views(&reader);
@@ -233,9 +232,8 @@ absl::Status AppendChecks(TraceReader& reader, const SiteLabels& labels, std::st
                     r.seq, "</td><td class=\"site\">");
     if (!r.detail.empty()) absl::StrAppend(&out, "<div>", Esc(r.detail), "</div>");
     if (r.stack != 0) {
-      absl::StatusOr<const StackView*> v = views.Get(r.stack);
-      if (!v.ok()) return v.status();
-      AppendStackDetails(labels.Label(**v), **v, out);
+      ATR_ASSIGN_OR_RETURN(const StackView* v, views.Get(r.stack));
+      AppendStackDetails(labels.Label(*v), *v, out);
     }
     out += "</td></tr>\n";
   }
@@ -246,12 +244,9 @@ absl::Status AppendChecks(TraceReader& reader, const SiteLabels& labels, std::st
 }  // namespace
 
 absl::StatusOr<std::string> RenderHtmlReport(TraceReader& reader, const HtmlReportOptions& o) {
-  absl::StatusOr<TraceInfo> info = ComputeInfo(reader);
-  if (!info.ok()) return info.status();
-  absl::StatusOr<Timeline> timeline = ComputeTimeline(reader, o.timeline_points);
-  if (!timeline.ok()) return timeline.status();
-  absl::StatusOr<LeakReport> leaks = ComputeLeaks(reader, {.limit = o.leak_limit});
-  if (!leaks.ok()) return leaks.status();
+  ATR_ASSIGN_OR_RETURN(TraceInfo info, ComputeInfo(reader));
+  ATR_ASSIGN_OR_RETURN(Timeline timeline, ComputeTimeline(reader, o.timeline_points));
+  ATR_ASSIGN_OR_RETURN(LeakReport leaks, ComputeLeaks(reader, {.limit = o.leak_limit}));
   std::optional<FragReport> frag = o.fragmentation;
   if (!frag) {
     absl::StatusOr<FragReport> f = ComputeFrag(reader, {.replay_id = std::nullopt, .limit = o.cause_limit});
@@ -261,10 +256,9 @@ absl::StatusOr<std::string> RenderHtmlReport(TraceReader& reader, const HtmlRepo
       return f.status();  // kFailedPrecondition: no built-in replay with a snapshot
     }
   }
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
 
-  std::string program = info->argv.empty() ? reader.path() : info->argv[0];
+  std::string program = info.argv.empty() ? reader.path() : info.argv[0];
   program = program.substr(program.rfind('/') == std::string::npos ? 0 : program.rfind('/') + 1);
   std::string out;
   absl::StrAppend(&out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
@@ -272,18 +266,19 @@ absl::StatusOr<std::string> RenderHtmlReport(TraceReader& reader, const HtmlRepo
                   "<title>atr report: ", Esc(program), "</title>\n",
                   "<script>\n", AV(kReportErrorsJs), "</script>\n<style>\n", AV(kReportCss), "</style>\n</head>\n<body>\n");
   absl::StrAppend(&out, "<header><h1>atr report: ", Esc(program), "</h1>\n<div class=\"cmd\">",
-                  Esc(absl::StrJoin(info->argv, " ")), "</div>\n",
+                  Esc(absl::StrJoin(info.argv, " ")), "</div>\n",
                   "<nav><a href=\"#summary\">Summary</a><a href=\"#timeline-section\">Timeline</a>"
-                  "<a href=\"#stack-section\">Stack depth</a><a href=\"#flamegraph\">Flame graphs</a><a href=\"#fragmentation\">Fragmentation"
+                  "<a href=\"#stack-section\">Stack depth</a><a href=\"#flamegraph\">Flame "
+                  "graphs</a><a href=\"#fragmentation\">Fragmentation"
                   "</a><a href=\"#leaks\">Leaks</a><a href=\"#checks\">Checks</a></nav></header>\n",
                   "<main>\n<div id=\"js-errors\" hidden></div>\n");
-  if (absl::Status s = AppendSummary(reader, *info, out); !s.ok()) return s;
-  AppendTimeline(*timeline, out);
-  if (absl::Status s = AppendStackDepth(reader, o, timeline->x_is_seq, out); !s.ok()) return s;
-  if (absl::Status s = AppendFlameGraphs(reader, o, out); !s.ok()) return s;
+  ATR_RETURN_IF_ERROR(AppendSummary(reader, info, out));
+  AppendTimeline(timeline, out);
+  ATR_RETURN_IF_ERROR(AppendStackDepth(reader, o, timeline.x_is_seq, out));
+  ATR_RETURN_IF_ERROR(AppendFlameGraphs(reader, o, out));
   AppendFragmentation(frag, out);
-  AppendLeaks(*leaks, out);
-  if (absl::Status s = AppendChecks(reader, *labels, out); !s.ok()) return s;
+  AppendLeaks(leaks, out);
+  ATR_RETURN_IF_ERROR(AppendChecks(reader, labels, out));
   absl::StrAppend(&out, "</main>\n<footer>Generated by atr ", ATR_VERSION, " on ",
                   Esc(o.generated_utc.empty() ? UtcNow() : o.generated_utc), " from ",
                   Esc(reader.path()), ". Self-contained: no network access.</footer>\n",

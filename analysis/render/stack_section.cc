@@ -6,9 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/number_format.h"
 #include "analysis/render/html_parts.h"
 #include "analysis/reports/stack_report.h"
+#include "base/number_format.h"
+#include "base/status_macros.h"
 
 namespace atr::html {
 namespace {
@@ -36,11 +37,12 @@ std::string PathText(const std::vector<StackPathFrame>& path, size_t n) {
 absl::Status AppendStackDepth(TraceReader& reader, const HtmlReportOptions& o, bool x_is_seq,
                               std::string& out) {
   out += "<section id=\"stack-section\"><h2>Stack depth</h2>\n";
-  absl::StatusOr<StackReport> r =
-      ComputeStackReport(reader, {.stack_size = 0, .limit = 1, .timeline_buckets = o.stack_points});
-  if (!r.ok()) return r.status();
+  ATR_ASSIGN_OR_RETURN(
+      StackReport r,
+      ComputeStackReport(reader,
+                         {.stack_size = 0, .limit = 1, .timeline_buckets = o.stack_points}));
   std::vector<const ThreadStackReport*> threads;
-  for (const ThreadStackReport& t : r->threads) {
+  for (const ThreadStackReport& t : r.threads) {
     if (t.state.max.depth > 0 && !t.state.timeline.empty()) threads.push_back(&t);
   }
   if (threads.empty() || x_is_seq) {
@@ -54,20 +56,19 @@ absl::Status AppendStackDepth(TraceReader& reader, const HtmlReportOptions& o, b
   const size_t shown = std::min(threads.size(), static_cast<size_t>(std::max(o.stack_threads, 1)));
   absl::StrAppend(
       &out, "<p class=\"note\">",
-      r->stack_ops
+      r.stack_ops
           ? absl::StrCat("Exact: the enter/exit stream of <code>atr record --stack-ops</code> (",
-                         FormatCount(r->func_events), " function events).")
+                         FormatCount(r.func_events), " function events).")
           : std::string("Sampled: the depth at each heap event. Record a program built with "
                         "<code>-finstrument-functions</code> with <code>atr record "
                         "--stack-ops</code> for the depth at every call."),
       " Bytes between each thread's stack top and its stack pointer, the deepest in each of ",
       o.stack_points, " time slices; ", shown, " of ", threads.size(),
       threads.size() == 1 ? " thread" : " threads",
-      shown < threads.size() ? " (the deepest; <code>atr stack</code> lists all)" : "",
-      ".</p>\n");
+      shown < threads.size() ? " (the deepest; <code>atr stack</code> lists all)" : "", ".</p>\n");
 
   Timeline chart;
-  const double span = static_cast<double>(r->timeline_end_ns - r->timeline_start_ns);
+  const double span = static_cast<double>(r.timeline_end_ns - r.timeline_start_ns);
   for (size_t i = 0; i < shown; ++i) {
     const ThreadStackReport& t = *threads[i];
     TimelineSeries s{.name = absl::StrCat(ThreadName(t.thread), " (max ",
@@ -78,7 +79,7 @@ absl::Status AppendStackDepth(TraceReader& reader, const HtmlReportOptions& o, b
     for (size_t b = 0; b < buckets; ++b) {
       if (t.state.timeline[b] == 0) continue;  // no event of this thread then
       s.points.emplace_back(
-          r->timeline_start_ns + static_cast<int64_t>(span * (2.0 * b + 1) / (2.0 * buckets)),
+          r.timeline_start_ns + static_cast<int64_t>(span * (2.0 * b + 1) / (2.0 * buckets)),
           t.state.timeline[b]);
     }
     chart.series.push_back(std::move(s));

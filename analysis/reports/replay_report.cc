@@ -6,8 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "base/report_table.h"
 #include "base/number_format.h"
+#include "base/report_table.h"
+#include "base/status_macros.h"
 #include "base/text_table.h"
 
 namespace atr::replay {
@@ -30,9 +31,8 @@ absl::Status AppendStack(std::string* out, StackViews* views, StackId stack,
     absl::StrAppend(out, indent, "  (no stack recorded)\n");
     return absl::OkStatus();
   }
-  absl::StatusOr<const StackView*> v = views->Get(stack);
-  if (!v.ok()) return v.status();
-  absl::StrAppend(out, RenderStackText(**v, indent));
+  ATR_ASSIGN_OR_RETURN(const StackView* v, views->Get(stack));
+  absl::StrAppend(out, RenderStackText(*v, indent));
   return absl::OkStatus();
 }
 
@@ -54,9 +54,8 @@ absl::Status WriteRefJson(JsonWriter& j, std::string_view key, const EventRef& r
   if (r.stack == 0) {
     j.BeginArray().EndArray();
   } else {
-    absl::StatusOr<const StackView*> v = views->Get(r.stack);
-    if (!v.ok()) return v.status();
-    WriteStackJson(j, **v);
+    ATR_ASSIGN_OR_RETURN(const StackView* v, views->Get(r.stack));
+    WriteStackJson(j, *v);
   }
   j.EndObject();
   return absl::OkStatus();
@@ -95,17 +94,17 @@ absl::StatusOr<std::string> RenderProblemsText(const ProblemLog& log, StackViews
     if (!p.detail.empty()) absl::StrAppend(&out, "  ", p.detail, "\n");
     if (p.kind == ProblemKind::kUnfinishedTrace || p.kind == ProblemKind::kUnknownOp) continue;
     absl::StrAppend(&out, "  offending call (", Where(p.offending), "):\n");
-    if (auto s = AppendStack(&out, views, p.offending.stack, "    "); !s.ok()) return s;
+    ATR_RETURN_IF_ERROR(AppendStack(&out, views, p.offending.stack, "    "));
     if (p.allocation.seq != 0) {
       absl::StrAppend(&out, "  allocated (", Where(p.allocation), " ",
                       FormatBytes(static_cast<int64_t>(p.allocation.size)), "):\n");
-      if (auto s = AppendStack(&out, views, p.allocation.stack, "    "); !s.ok()) return s;
+      ATR_RETURN_IF_ERROR(AppendStack(&out, views, p.allocation.stack, "    "));
     } else {
       absl::StrAppend(&out, "  never allocated in this trace\n");
     }
     if (p.first_release.seq != 0) {
       absl::StrAppend(&out, "  first released (", Where(p.first_release), "):\n");
-      if (auto s = AppendStack(&out, views, p.first_release.stack, "    "); !s.ok()) return s;
+      ATR_RETURN_IF_ERROR(AppendStack(&out, views, p.first_release.stack, "    "));
     }
   }
   // Leaks by allocation stack.
@@ -133,7 +132,7 @@ absl::StatusOr<std::string> RenderProblemsText(const ProblemLog& log, StackViews
       absl::StrAppend(&out, "  ", FormatBytes(g.bytes), " in ", FormatCount(g.blocks),
                       g.blocks == 1 ? " block" : " blocks", ", first allocated at seq ", g.first_seq,
                       ":\n");
-      if (auto s = AppendStack(&out, views, stack, "    "); !s.ok()) return s;
+      ATR_RETURN_IF_ERROR(AppendStack(&out, views, stack, "    "));
     }
   }
   return out;
@@ -155,9 +154,9 @@ absl::Status WriteProblemsJson(JsonWriter& j, const ProblemLog& log, StackViews*
     j.Key("pid").Int(p.pid);
     j.Key("addr").Uint(p.addr);
     j.Key("detail").String(p.detail);
-    if (auto s = WriteRefJson(j, "call", p.offending, views); !s.ok()) return s;
-    if (auto s = WriteRefJson(j, "allocation", p.allocation, views); !s.ok()) return s;
-    if (auto s = WriteRefJson(j, "first_release", p.first_release, views); !s.ok()) return s;
+    ATR_RETURN_IF_ERROR(WriteRefJson(j, "call", p.offending, views));
+    ATR_RETURN_IF_ERROR(WriteRefJson(j, "allocation", p.allocation, views));
+    ATR_RETURN_IF_ERROR(WriteRefJson(j, "first_release", p.first_release, views));
     j.EndObject();
   }
   j.EndArray();
@@ -191,9 +190,8 @@ absl::StatusOr<std::string> RenderProblemsCsv(const ProblemLog& log, StackViews*
       }
       std::string site;
       if (r->stack != 0) {
-        absl::StatusOr<const StackView*> v = views->Get(r->stack);
-        if (!v.ok()) return v.status();
-        site = (*v)->site_label;
+        ATR_ASSIGN_OR_RETURN(const StackView* v, views->Get(r->stack));
+        site = v->site_label;
       }
       for (Cell c : {Cell::Int(r->seq), Cell::Int(r->ts_ns), Cell::Int(r->tid),
                      Cell::Text(std::string(OpName(r->op))),

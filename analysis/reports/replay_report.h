@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "base/json_writer.h"
 #include "analysis/model/stack_view.h"
+#include "base/json_writer.h"
 #include "replayer/checks.h"
 #include "replayer/compare.h"
 #include "replayer/replay_result.h"

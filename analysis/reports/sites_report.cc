@@ -4,12 +4,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "base/json_writer.h"
-#include "base/report_table.h"
-#include "base/number_format.h"
-#include "base/text_table.h"
 #include "analysis/model/site_label.h"
 #include "analysis/model/stack_view.h"
+#include "base/json_writer.h"
+#include "base/number_format.h"
+#include "base/report_table.h"
+#include "base/status_macros.h"
+#include "base/text_table.h"
 #include "db/query.h"
 
 namespace atr {
@@ -33,27 +34,24 @@ ReportTable UnmatchedTable(const UnmatchedReport& r) {
 
 absl::StatusOr<UnmatchedReport> ComputeUnmatched(TraceReader& reader, const UnmatchedOptions& options) {
   UnmatchedReport r;
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
-  r.has_sites = !labels->empty();
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
+  r.has_sites = !labels.empty();
   StackViews views(&reader);
   struct Group {
     RecordedSite site;
     bool matched = false;
   };
   absl::flat_hash_map<std::string, Group> groups;
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kAllocationsByStack);
-  if (!q.ok()) return q.status();
-  while (q->Next()) {
-    int64_t stack = q->Int(0);
-    int64_t count = q->Int(1), bytes = q->Int(2);
-    absl::StatusOr<const StackView*> v = views.Get(stack);
-    if (!v.ok()) return v.status();
-    std::string key = (*v)->site_label.empty() ? "(no stack recorded)" : (*v)->site_label;
+  ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, kAllocationsByStack));
+  while (q.Next()) {
+    int64_t stack = q.Int(0);
+    int64_t count = q.Int(1), bytes = q.Int(2);
+    ATR_ASSIGN_OR_RETURN(const StackView* v, views.Get(stack));
+    std::string key = v->site_label.empty() ? "(no stack recorded)" : v->site_label;
     Group& g = groups[key];
     if (g.site.stacks == 0) {
       g.site.label = key;
-      g.matched = labels->Find(**v).has_value();
+      g.matched = labels.Find(*v).has_value();
     }
     ++g.site.stacks;
     g.site.allocations += count;
@@ -61,7 +59,7 @@ absl::StatusOr<UnmatchedReport> ComputeUnmatched(TraceReader& reader, const Unma
     r.allocations += count;
     r.bytes += bytes;
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   std::vector<RecordedSite> unmatched;
   for (auto& [key, g] : groups) {
     ++r.recorded_sites;

@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include "base/json_writer.h"
 #include "analysis/model/site_label.h"
+#include "base/json_writer.h"
 
 namespace atr {
 namespace {

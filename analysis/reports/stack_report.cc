@@ -7,8 +7,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "base/json_writer.h"
-#include "base/short_file.h"
 #include "base/number_format.h"
+#include "base/short_file.h"
+#include "base/status_macros.h"
 #include "base/text_table.h"
 #include "db/query.h"
 
@@ -30,9 +31,8 @@ StackPathFrame ToPathFrame(const Frame& f) {
 absl::StatusOr<std::vector<StackPathFrame>> Path(TraceReader& reader, StackId id) {
   std::vector<StackPathFrame> out;
   if (id == 0) return out;
-  absl::StatusOr<std::vector<const Frame*>> frames = reader.StackFrames(id);
-  if (!frames.ok()) return frames.status();
-  for (const Frame* f : *frames) out.push_back(ToPathFrame(*f));
+  ATR_ASSIGN_OR_RETURN(std::vector<const Frame*> frames, reader.StackFrames(id));
+  for (const Frame* f : frames) out.push_back(ToPathFrame(*f));
   return out;
 }
 
@@ -59,15 +59,15 @@ absl::Status FrameTables(TraceReader& reader, const StackReportOptions& o, Stack
   for (int pass = 0; pass < 2; ++pass) {
     std::string sql = pass == 0 ? base + "ORDER BY 3 DESC, 1" + limit
                                 : base + "HAVING max(coalesce(f.dynamic_frame, 0)) = 1 ORDER BY 1";
-    absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, sql);
-    if (!q.ok()) return q.status();
-    while (q->Next()) {
-      FrameSizeRow row{.function = q->Text(0), .module = q->Text(1),
-                       .frame_size = static_cast<int32_t>(q->Int(2)),
-                       .dynamic_frame = q->Int(3) != 0};
+    ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, sql));
+    while (q.Next()) {
+      FrameSizeRow row{.function = q.Text(0),
+                       .module = q.Text(1),
+                       .frame_size = static_cast<int32_t>(q.Int(2)),
+                       .dynamic_frame = q.Int(3) != 0};
       (pass == 0 ? r.largest_frames : r.dynamic_frames).push_back(std::move(row));
     }
-    if (!q->status().ok()) return q->status();
+    ATR_RETURN_IF_ERROR(q.status());
   }
   return absl::OkStatus();
 }
@@ -250,15 +250,13 @@ absl::StatusOr<uint64_t> ParseStackSize(const std::string& text) {
 
 absl::StatusOr<StackModelOptions> StackModelOptionsFor(TraceReader& reader, uint64_t stack_size,
                                                        int timeline_buckets) {
-  absl::StatusOr<int64_t> first =
-      QueryScalar(reader, "SELECT ts_ns FROM event_log ORDER BY seq LIMIT 1");
-  if (!first.ok()) return first.status();
-  absl::StatusOr<int64_t> last =
-      QueryScalar(reader, "SELECT ts_ns FROM event_log ORDER BY seq DESC LIMIT 1");
-  if (!last.ok()) return last.status();
+  ATR_ASSIGN_OR_RETURN(int64_t first,
+                       QueryScalar(reader, "SELECT ts_ns FROM event_log ORDER BY seq LIMIT 1"));
+  ATR_ASSIGN_OR_RETURN(
+      int64_t last, QueryScalar(reader, "SELECT ts_ns FROM event_log ORDER BY seq DESC LIMIT 1"));
   return StackModelOptions{.stack_size = stack_size,
-                           .timeline_start_ns = *first,
-                           .timeline_end_ns = std::max(*last + 1, *first + 1),
+                           .timeline_start_ns = first,
+                           .timeline_end_ns = std::max(last + 1, first + 1),
                            .timeline_buckets = timeline_buckets};
 }
 
@@ -271,10 +269,9 @@ absl::StatusOr<StackReport> StackReportFromModel(TraceReader& reader, const Stac
   r.stack_ops = model.saw_func_events();
   r.unmatched_exits = model.unmatched_exits();
 
-  absl::StatusOr<std::vector<ThreadRow>> threads = reader.Threads();
-  if (!threads.ok()) return threads.status();
+  ATR_ASSIGN_OR_RETURN(std::vector<ThreadRow> threads, reader.Threads());
   absl::flat_hash_map<std::pair<int32_t, int32_t>, const ThreadRow*> by_key;
-  for (const ThreadRow& t : *threads) by_key[{t.pid, t.tid}] = &t;
+  for (const ThreadRow& t : threads) by_key[{t.pid, t.tid}] = &t;
   for (const ThreadStackState& s : model.threads()) {
     r.func_events += s.func_events;
     ThreadStackReport tr;
@@ -285,13 +282,9 @@ absl::StatusOr<StackReport> StackReportFromModel(TraceReader& reader, const Stac
     if (tr.thread.stack_hi && tr.thread.stack_lo && *tr.thread.stack_hi > *tr.thread.stack_lo) {
       tr.stack_bytes = *tr.thread.stack_hi - *tr.thread.stack_lo;
     }
-    absl::StatusOr<std::vector<StackPathFrame>> path = Path(reader, s.max.stack);
-    if (!path.ok()) return path.status();
-    tr.deepest_path = std::move(*path);
+    ATR_ASSIGN_OR_RETURN(tr.deepest_path, Path(reader, s.max.stack));
     if (s.overflow) {
-      path = Path(reader, s.overflow->stack);
-      if (!path.ok()) return path.status();
-      tr.overflow_path = std::move(*path);
+      ATR_ASSIGN_OR_RETURN(tr.overflow_path, Path(reader, s.overflow->stack));
     }
     std::tie(tr.deepest_recursion, tr.deepest_recursion_function) = Recursion(tr.deepest_path);
     r.threads.push_back(std::move(tr));
@@ -305,10 +298,9 @@ absl::StatusOr<StackReport> StackReportFromModel(TraceReader& reader, const Stac
     row.stats = f;
     row.function = absl::StrCat("0x", absl::Hex(f.fn));
     if (f.any_stack != 0) {
-      absl::StatusOr<std::vector<const Frame*>> frames = reader.StackFrames(f.any_stack);
-      if (!frames.ok()) return frames.status();
-      if (!frames->empty()) {
-        StackPathFrame p = ToPathFrame(*frames->front());
+      ATR_ASSIGN_OR_RETURN(std::vector<const Frame*> frames, reader.StackFrames(f.any_stack));
+      if (!frames.empty()) {
+        StackPathFrame p = ToPathFrame(*frames.front());
         row.function = p.function;
         row.frame_size = p.frame_size;
         row.dynamic_frame = p.dynamic_frame;
@@ -327,19 +319,16 @@ absl::StatusOr<StackReport> StackReportFromModel(TraceReader& reader, const Stac
 
 absl::StatusOr<StackReport> ComputeStackReport(TraceReader& reader,
                                                const StackReportOptions& options) {
-  absl::StatusOr<StackModelOptions> mo =
-      StackModelOptionsFor(reader, options.stack_size, options.timeline_buckets);
-  if (!mo.ok()) return mo.status();
-  StackModel model(*mo);
-  absl::StatusOr<EventCursor> events = reader.Events();
-  if (!events.ok()) return events.status();
+  ATR_ASSIGN_OR_RETURN(StackModelOptions mo,
+                       StackModelOptionsFor(reader, options.stack_size, options.timeline_buckets));
+  StackModel model(mo);
+  ATR_ASSIGN_OR_RETURN(EventCursor events, reader.Events());
   EventRow e;
-  while (events->Next(&e)) model.OnEvent(e);
-  if (!events->status().ok()) return events->status();
-  model.Finish(mo->timeline_end_ns);
-  absl::StatusOr<StackReport> r = StackReportFromModel(reader, model);
-  if (!r.ok()) return r.status();
-  if (absl::Status s = FrameTables(reader, options, *r); !s.ok()) return s;
+  while (events.Next(&e)) model.OnEvent(e);
+  ATR_RETURN_IF_ERROR(events.status());
+  model.Finish(mo.timeline_end_ns);
+  ATR_ASSIGN_OR_RETURN(StackReport r, StackReportFromModel(reader, model));
+  ATR_RETURN_IF_ERROR(FrameTables(reader, options, r));
   return r;
 }
 

@@ -33,9 +33,9 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "base/report_table.h"
-#include "base/progress_line.h"
 #include "analysis/reports/frag_report.h"
+#include "base/progress_line.h"
+#include "base/report_table.h"
 #include "db/trace_reader.h"
 #include "replayer/replay_result.h"
 
@@ -56,7 +56,7 @@ struct WhatIfOptions {
   std::vector<std::string> base_config;  // baseline configuration (key=value; default: defaults)
   std::optional<int32_t> pid;            // default: the first process
   bool store = true;                     // store the counterfactual replay in the trace
-  PhaseProgress progress{};  // per replay: (label, seq done, last seq of the trace)
+  PhaseProgress progress{};              // per replay: (label, seq done, last seq of the trace)
 };
 
 // One side of the comparison, at its peak of modelled resident bytes.
