@@ -69,8 +69,11 @@ TEST(QueryCursor, ErrorsAreOneLine) {
 
 TEST(QueryCursor, BindsParametersInOrder) {
   TraceReader r = SmallTrace();
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      r, "SELECT seq, size FROM allocations WHERE size >= ?1 AND seq <= ?2 ORDER BY seq", {60, 2});
+  absl::StatusOr<QueryCursor> q =
+      QueryCursor::Run(r,
+                       "SELECT alloc_seq, size FROM allocations "
+                       "WHERE size >= ?1 AND alloc_seq <= ?2 ORDER BY alloc_seq",
+                       {60, 2});
   ASSERT_TRUE(q.ok()) << q.status();
   ASSERT_TRUE(q->Next());
   EXPECT_EQ(q->Int(0), 1);
@@ -87,11 +90,11 @@ TEST(QueryCursor, BindsParametersInOrder) {
 TEST(QueryScalar, FirstColumnOfTheFirstRow) {
   TraceReader r = SmallTrace();
   EXPECT_EQ(*QueryScalar(r, "SELECT count(*) FROM allocations"), 2);
-  EXPECT_EQ(*QueryScalar(r, "SELECT size FROM allocations WHERE seq = ?1", {2}), 50);
-  EXPECT_EQ(*QueryScalar(r, "SELECT seq FROM allocations ORDER BY seq DESC"), 2);
+  EXPECT_EQ(*QueryScalar(r, "SELECT size FROM allocations WHERE alloc_seq = ?1", {2}), 50);
+  EXPECT_EQ(*QueryScalar(r, "SELECT alloc_seq FROM allocations ORDER BY alloc_seq DESC"), 2);
   // No row and NULL both read as 0.
-  EXPECT_EQ(*QueryScalar(r, "SELECT size FROM allocations WHERE seq = 99"), 0);
-  EXPECT_EQ(*QueryScalar(r, "SELECT max(free_seq) FROM allocations WHERE seq = 2"), 0);
+  EXPECT_EQ(*QueryScalar(r, "SELECT size FROM allocations WHERE alloc_seq = 99"), 0);
+  EXPECT_EQ(*QueryScalar(r, "SELECT max(free_seq) FROM allocations WHERE alloc_seq = 2"), 0);
   absl::StatusOr<int64_t> bad = QueryScalar(r, "SELECT nope FROM allocations");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr(r.path() + ": query: no such column: nope"));
