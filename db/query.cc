@@ -16,7 +16,8 @@ QueryCursor::QueryCursor(QueryCursor&&) noexcept = default;
 QueryCursor& QueryCursor::operator=(QueryCursor&&) noexcept = default;
 QueryCursor::~QueryCursor() = default;
 
-absl::StatusOr<QueryCursor> QueryCursor::Run(const TraceReader& reader, std::string_view sql) {
+absl::StatusOr<QueryCursor> QueryCursor::Run(const TraceReader& reader, std::string_view sql,
+                                             absl::Span<const int64_t> params) {
   const db_internal::SqlDatabase& db = reader.database();
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
@@ -31,7 +32,23 @@ absl::StatusOr<QueryCursor> QueryCursor::Run(const TraceReader& reader, std::str
   }
   auto impl = std::make_unique<Impl>();
   ATR_ASSIGN_OR_RETURN(impl->st, SqlStatement::Prepare(db, sql, "query"));
+  const int slots = sqlite3_bind_parameter_count(impl->st.get());
+  if (static_cast<size_t>(slots) != params.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(db.path(), ": query: ", params.size(), " values for ", slots, " parameters"));
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    impl->st.BindInt64(static_cast<int>(i + 1), params[i]);
+  }
   return QueryCursor(std::move(impl));
+}
+
+absl::StatusOr<int64_t> QueryScalar(const TraceReader& reader, std::string_view sql,
+                                    absl::Span<const int64_t> params) {
+  ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, sql, params));
+  const int64_t value = q.Next() ? q.Int(0) : 0;
+  ATR_RETURN_IF_ERROR(q.status());
+  return value;
 }
 
 bool QueryCursor::Next() {

@@ -11,9 +11,11 @@
 //
 //   ATR_ASSIGN_OR_RETURN(atr::QueryCursor q, atr::QueryCursor::Run(reader,
 //       "SELECT alloc_stack, count(*), sum(size) FROM allocations "
-//       "WHERE free_seq IS NULL GROUP BY 1 ORDER BY 3 DESC"));
+//       "WHERE free_seq IS NULL AND size >= ?1 GROUP BY 1 ORDER BY 3 DESC", {min_size}));
 //   while (q.Next()) printf("%lld %lld\n", (long long)q.Int(0), (long long)q.Int(2));
 //   if (!q.status().ok()) return q.status();
+//
+//   ATR_ASSIGN_OR_RETURN(int64_t n, atr::QueryScalar(reader, "SELECT count(*) FROM threads"));
 #ifndef ATR_DB_QUERY_H_
 #define ATR_DB_QUERY_H_
 
@@ -24,16 +26,19 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "db/trace_reader.h"
 
 namespace atr {
 
 class QueryCursor {
  public:
-  // Prepares sql (exactly one statement). Errors name the trace and quote
-  // SQLite's message: "run.db: query: no such column: sizes".
+  // Prepares sql (exactly one statement) and binds params[i] to ?<i+1>.
+  // Errors name the trace and quote SQLite's message:
+  // "run.db: query: no such column: sizes".
   [[nodiscard]] static absl::StatusOr<QueryCursor> Run(const TraceReader& reader,
-                                                       std::string_view sql);
+                                                       std::string_view sql,
+                                                       absl::Span<const int64_t> params = {});
 
   QueryCursor(QueryCursor&&) noexcept;
   QueryCursor& operator=(QueryCursor&&) noexcept;
@@ -57,6 +62,12 @@ class QueryCursor {
   absl::Status status_;
   bool done_ = false;
 };
+
+// Runs sql (as QueryCursor::Run) and returns the first column of its first
+// row as an integer: 0 when there is no row or the value is NULL. For
+// counts, maxima and single lookups.
+[[nodiscard]] absl::StatusOr<int64_t> QueryScalar(const TraceReader& reader, std::string_view sql,
+                                                  absl::Span<const int64_t> params = {});
 
 }  // namespace atr
 

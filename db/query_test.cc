@@ -67,5 +67,38 @@ TEST(QueryCursor, ErrorsAreOneLine) {
   EXPECT_EQ(*r.CountEvents(), 3);
 }
 
+TEST(QueryCursor, BindsParametersInOrder) {
+  TraceReader r = SmallTrace();
+  absl::StatusOr<QueryCursor> q =
+      QueryCursor::Run(r,
+                       "SELECT alloc_seq, size FROM allocations "
+                       "WHERE size >= ?1 AND alloc_seq <= ?2 ORDER BY alloc_seq",
+                       {60, 2});
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(q->Next());
+  EXPECT_EQ(q->Int(0), 1);
+  EXPECT_EQ(q->Int(1), 100);
+  EXPECT_FALSE(q->Next());
+  EXPECT_TRUE(q->status().ok());
+  // A value for every parameter, no more, no fewer.
+  absl::StatusOr<QueryCursor> missing = QueryCursor::Run(r, "SELECT ?1 + ?2", {1});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("query: 1 values for 2 parameters"));
+  EXPECT_FALSE(QueryCursor::Run(r, "SELECT 1", {1}).ok());
+}
+
+TEST(QueryScalar, FirstColumnOfTheFirstRow) {
+  TraceReader r = SmallTrace();
+  EXPECT_EQ(*QueryScalar(r, "SELECT count(*) FROM allocations"), 2);
+  EXPECT_EQ(*QueryScalar(r, "SELECT size FROM allocations WHERE alloc_seq = ?1", {2}), 50);
+  EXPECT_EQ(*QueryScalar(r, "SELECT alloc_seq FROM allocations ORDER BY alloc_seq DESC"), 2);
+  // No row and NULL both read as 0.
+  EXPECT_EQ(*QueryScalar(r, "SELECT size FROM allocations WHERE alloc_seq = 99"), 0);
+  EXPECT_EQ(*QueryScalar(r, "SELECT max(free_seq) FROM allocations WHERE alloc_seq = 2"), 0);
+  absl::StatusOr<int64_t> bad = QueryScalar(r, "SELECT nope FROM allocations");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr(r.path() + ": query: no such column: nope"));
+}
+
 }  // namespace
 }  // namespace atr

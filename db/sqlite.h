@@ -25,22 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-
-// Status plumbing used across db/*.cc. Kept local (absl has no public
-// equivalent in the Debian 2022 release).
-#define ATR_DB_CONCAT_INNER(a, b) a##b
-#define ATR_DB_CONCAT(a, b) ATR_DB_CONCAT_INNER(a, b)
-#define ATR_RETURN_IF_ERROR(expr)                  \
-  do {                                             \
-    ::absl::Status atr_status_ = (expr);           \
-    if (!atr_status_.ok()) return atr_status_;     \
-  } while (0)
-#define ATR_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  if (!tmp.ok()) return tmp.status();             \
-  lhs = std::move(*tmp)
-#define ATR_ASSIGN_OR_RETURN(lhs, expr) \
-  ATR_ASSIGN_OR_RETURN_IMPL(ATR_DB_CONCAT(atr_statusor_, __LINE__), lhs, expr)
+#include "base/status_macros.h"
 
 namespace atr::db_internal {
 

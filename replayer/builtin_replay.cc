@@ -8,9 +8,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "allocator/heap.h"
+#include "base/progress_line.h"
+#include "base/status_macros.h"
 #include "db/query.h"
-#include "db/sqlite.h"
 #include "replayer/replay_engine.h"
+#include "replayer/replay_store.h"
 
 namespace atr::replay {
 namespace {
@@ -289,18 +291,31 @@ std::string NowUtc() {
 absl::StatusOr<int64_t> AutoSampleInterval(const TraceReader& reader) {
   // Two queries: SQLite answers min() and max() of the rowid from the
   // b-tree's ends only when each is alone in its statement.
-  int64_t lo = 0, hi = 0;
-  {
-    ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, "SELECT min(seq) FROM event_log"));
-    if (q.Next()) lo = q.Int(0);
-    if (!q.status().ok()) return q.status();
-  }
-  {
-    ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, "SELECT max(seq) FROM event_log"));
-    if (q.Next()) hi = q.Int(0);
-    if (!q.status().ok()) return q.status();
-  }
+  ATR_ASSIGN_OR_RETURN(const int64_t lo, QueryScalar(reader, "SELECT min(seq) FROM event_log"));
+  ATR_ASSIGN_OR_RETURN(const int64_t hi, QueryScalar(reader, "SELECT max(seq) FROM event_log"));
   return std::max<int64_t>(100, (hi - lo + 1) / 1000);
+}
+
+absl::StatusOr<int64_t> NewestBuiltinSnapshotReplay(const TraceReader& reader) {
+  return NewestReplay(reader, "allocator = 'builtin' AND snapshot_seq > 0");
+}
+
+absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool progress) {
+  {
+    ATR_ASSIGN_OR_RETURN(TraceReader reader, TraceReader::Open(trace_path));
+    ATR_ASSIGN_OR_RETURN(const int64_t id, NewestBuiltinSnapshotReplay(reader));
+    if (id != 0) return id;
+  }
+  // A fresh reader: the replay reads the trace the way `atr replay` does.
+  ATR_ASSIGN_OR_RETURN(TraceReader reader, TraceReader::Open(trace_path));
+  ATR_ASSIGN_OR_RETURN(const int64_t last_seq,
+                       QueryScalar(reader, "SELECT max(seq) FROM event_log"));
+  ProgressLine line(progress, "replaying");
+  BuiltinReplayOptions options;
+  options.progress = [&line, last_seq](int64_t seq) { line.Update(seq, last_seq); };
+  ATR_ASSIGN_OR_RETURN(ReplayRun run, RunBuiltinReplay(&reader, options));
+  line.Done();
+  return StoreReplay(trace_path, run);
 }
 
 absl::StatusOr<ReplayRun> RunBuiltinReplay(TraceReader* reader,

@@ -35,6 +35,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <string>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
@@ -73,6 +74,16 @@ inline constexpr uint64_t kDroppedHandle = uint64_t{1} << 61;
 // trace. Bad events become problems in run.problems.
 absl::StatusOr<ReplayRun> RunBuiltinReplay(TraceReader* reader,
                                            const BuiltinReplayOptions& options);
+
+// The replay `atr frag` and `atr report` explain by default: the newest
+// built-in replay of the program as recorded that has a span snapshot; 0
+// when the trace holds none.
+absl::StatusOr<int64_t> NewestBuiltinSnapshotReplay(const TraceReader& reader);
+
+// NewestBuiltinSnapshotReplay, after running a built-in replay with the
+// default configuration and storing it in the trace if there is none.
+// `progress`: a progress line on stderr while replaying.
+absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool progress);
 
 // Sample interval used when sample_every = 0.
 absl::StatusOr<int64_t> AutoSampleInterval(const TraceReader& reader);

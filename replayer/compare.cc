@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "allocator/config.h"
-#include "db/sqlite.h"
+#include "base/status_macros.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/real_replay.h"
 #include "replayer/replay_store.h"

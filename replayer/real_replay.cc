@@ -18,7 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "db/sqlite.h"
+#include "base/status_macros.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/op_stream.h"
 #include "replayer/replay_engine.h"

@@ -5,8 +5,8 @@
 #include <bit>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "db/query.h"
-#include "db/sqlite.h"
 
 namespace atr::replay {
 namespace {
@@ -127,7 +127,7 @@ absl::StatusOr<int32_t> DefaultPid(const TraceReader& reader) {
   ATR_ASSIGN_OR_RETURN(EventCursor c, reader.Events());
   EventRow e;
   if (c.Next(&e)) return e.pid;
-  if (!c.status().ok()) return c.status();
+  ATR_RETURN_IF_ERROR(c.status());
   return absl::NotFoundError(absl::StrCat(reader.path(), ": the trace has no events"));
 }
 

@@ -1,8 +1,8 @@
 // atr check FILE [--pid PID] [--json|--csv] [--limit N] [--no-leaks]
 #include <optional>
 
+#include "analysis/reports/replay_report.h"
 #include "replayer/replay_engine.h"
-#include "replayer/replay_report.h"
 #include "tools/command.h"
 
 namespace atr::cli {

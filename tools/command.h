@@ -18,8 +18,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
-#include "analysis/format/report_table.h"
 #include "analysis/reports/top_report.h"
+#include "base/report_table.h"
 
 namespace atr::cli {
 

@@ -3,9 +3,9 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "recorder/collector/progress_line.h"
+#include "analysis/reports/replay_report.h"
+#include "base/progress_line.h"
 #include "replayer/compare.h"
-#include "replayer/replay_report.h"
 #include "tools/command.h"
 
 namespace atr::cli {

@@ -6,15 +6,16 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "analysis/format/text_table.h"
-#include "analysis/html_report/html_report.h"
+#include "analysis/render/html_report.h"
 #include "analysis/reports/frag_report.h"
 #include "analysis/reports/info_report.h"
 #include "analysis/reports/leaks_report.h"
-#include "recorder/collector/progress_line.h"
+#include "analysis/reports/replay_report.h"
+#include "base/number_format.h"
+#include "base/progress_line.h"
 #include "recorder/collector/record_session.h"
+#include "replayer/builtin_replay.h"
 #include "replayer/compare.h"
-#include "replayer/replay_report.h"
 #include "tools/command.h"
 
 namespace atr::cli {
@@ -85,7 +86,7 @@ void RegisterDemo(CLI::App& app) {
 
     // Replays are stored in the trace: frag and the report read them back.
     // The built-in one with a span snapshot (what frag explains) first.
-    absl::StatusOr<int64_t> builtin = EnsureBuiltinReplay(o.output, false);
+    absl::StatusOr<int64_t> builtin = replay::EnsureBuiltinReplay(o.output, false);
     if (!builtin.ok()) return Fail(builtin.status());
     Section(absl::StrCat("atr compare ", o.output, " --allocators builtin,system").c_str());
     std::fflush(stdout);

@@ -1,6 +1,6 @@
 // atr flamegraph FILE [--metric calls|bytes|leaked|peak|pinned] [-o out.svg] [--folded]
-#include "analysis/flamegraph/flame_graph.h"
-#include "analysis/flamegraph/flame_svg.h"
+#include "analysis/model/flame_graph.h"
+#include "analysis/render/flame_svg.h"
 #include "tools/command.h"
 
 namespace atr::cli {

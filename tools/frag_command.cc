@@ -1,8 +1,9 @@
 // atr frag FILE [--replay ID] [--limit N] [--verify K] [-q] [--json | --csv]
 #include "analysis/reports/frag_report.h"
 #include "analysis/reports/whatif_report.h"
+#include "base/progress_line.h"
+#include "replayer/builtin_replay.h"
 #include "tools/command.h"
-#include "tools/progress_lines.h"
 
 namespace atr::cli {
 namespace {
@@ -18,7 +19,7 @@ struct FragArgs {
 int RunFrag(FragArgs& a) {
   const bool show = !a.quiet && ProgressLine::StderrIsTerminal();
   if (!a.options.replay_id) {
-    absl::StatusOr<int64_t> id = EnsureBuiltinReplay(a.path, show);
+    absl::StatusOr<int64_t> id = replay::EnsureBuiltinReplay(a.path, show);
     if (!id.ok()) return Fail(id.status());
     a.options.replay_id = *id;
   }

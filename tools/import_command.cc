@@ -1,9 +1,9 @@
 // atr import SPOOL_DIR [-o FILE]
 #include <cstdio>
 
-#include "analysis/format/text_table.h"
+#include "base/number_format.h"
+#include "base/progress_line.h"
 #include "recorder/collector/import_spool.h"
-#include "recorder/collector/progress_line.h"
 #include "tools/command.h"
 
 namespace atr::cli {

@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "analysis/format/text_table.h"
-#include "recorder/collector/progress_line.h"
+#include "base/number_format.h"
+#include "base/progress_line.h"
 #include "recorder/collector/record_session.h"
 #include "tools/command.h"
 

@@ -4,13 +4,13 @@
 #include <optional>
 
 #include "allocator/config.h"
-#include "analysis/stack_report.h"
+#include "analysis/reports/replay_report.h"
+#include "analysis/reports/stack_report.h"
+#include "base/progress_line.h"
 #include "db/query.h"
-#include "recorder/collector/progress_line.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/real_replay.h"
 #include "replayer/replay_engine.h"
-#include "replayer/replay_report.h"
 #include "replayer/replay_store.h"
 #include "replayer/stack_model.h"
 #include "replayer/stack_store.h"
@@ -38,10 +38,9 @@ struct ReplayArgs {
   bool show_config = false;
 };
 
+// For the progress line only: 0 when unknown.
 int64_t MaxSeq(const TraceReader& reader) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, "SELECT max(seq) FROM event_log");
-  if (!q.ok() || !q->Next()) return 0;
-  return q->Int(0);
+  return QueryScalar(reader, "SELECT max(seq) FROM event_log").value_or(0);
 }
 
 int RunReplay(const ReplayArgs& a) {

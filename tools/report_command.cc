@@ -1,9 +1,11 @@
 // atr report FILE -o report.html [--leaks N] [--no-replay]
 #include <cstdio>
 
-#include "analysis/html_report/html_report.h"
+#include "analysis/render/html_report.h"
 #include "analysis/reports/frag_report.h"
-#include "recorder/collector/progress_line.h"
+#include "base/progress_line.h"
+#include "base/status_macros.h"
+#include "replayer/builtin_replay.h"
 #include "tools/command.h"
 
 namespace atr::cli {
@@ -14,11 +16,10 @@ namespace {
 // cannot take a replay (read-only file, nothing to replay) still gets its
 // report: one warning line, and the section says what to run.
 absl::StatusOr<FragReport> ComputeFragWithReplay(const std::string& path, int64_t limit) {
-  absl::StatusOr<int64_t> id = EnsureBuiltinReplay(path, ProgressLine::StderrIsTerminal());
-  if (!id.ok()) return id.status();
-  absl::StatusOr<TraceReader> reader = TraceReader::Open(path);  // sees the stored replay
-  if (!reader.ok()) return reader.status();
-  return ComputeFrag(*reader, {.replay_id = *id, .limit = limit});
+  ATR_ASSIGN_OR_RETURN(int64_t id,
+                       replay::EnsureBuiltinReplay(path, ProgressLine::StderrIsTerminal()));
+  ATR_ASSIGN_OR_RETURN(TraceReader reader, TraceReader::Open(path));  // sees the stored replay
+  return ComputeFrag(reader, {.replay_id = id, .limit = limit});
 }
 
 std::optional<FragReport> FragmentationFor(const std::string& path, int64_t limit) {

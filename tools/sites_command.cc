@@ -12,10 +12,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "analysis/format/json_writer.h"
+#include "analysis/reports/sites_report.h"
 #include "analysis/sites/site_scanner.h"
 #include "analysis/sites/site_store.h"
-#include "analysis/sites/sites_report.h"
+#include "base/json_writer.h"
 #include "tools/command.h"
 
 namespace atr::cli {

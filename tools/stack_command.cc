@@ -1,7 +1,7 @@
 // atr stack FILE [--json|--csv] [--stack-size N] [--limit N]
 #include <cstdint>
 
-#include "analysis/stack_report.h"
+#include "analysis/reports/stack_report.h"
 #include "tools/command.h"
 
 namespace atr::cli {

@@ -1,8 +1,8 @@
 // atr whatif FILE (--segregate SITE | --drop SITE | --config K=V ...) [--base-config K=V ...]
 //                 [--pid PID] [--no-store] [-q] [--json | --csv]
 #include "analysis/reports/whatif_report.h"
+#include "base/progress_line.h"
 #include "tools/command.h"
-#include "tools/progress_lines.h"
 
 namespace atr::cli {
 namespace {

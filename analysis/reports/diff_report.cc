@@ -4,20 +4,20 @@
 #include <cstdlib>
 #include <map>
 
+#include "base/status_macros.h"
+
 namespace atr {
 
 absl::StatusOr<ReportTable> ComputeDiff(TraceReader& a, TraceReader& b, const DiffOptions& o) {
-  absl::StatusOr<std::vector<SiteGroup>> sa = TopSites(a, o.by);
-  if (!sa.ok()) return sa.status();
-  absl::StatusOr<std::vector<SiteGroup>> sb = TopSites(b, o.by);
-  if (!sb.ok()) return sb.status();
+  ATR_ASSIGN_OR_RETURN(std::vector<SiteGroup> sa, TopSites(a, o.by));
+  ATR_ASSIGN_OR_RETURN(std::vector<SiteGroup> sb, TopSites(b, o.by));
   struct Pair {
     std::vector<int64_t> a = std::vector<int64_t>(4, 0);
     std::vector<int64_t> b = std::vector<int64_t>(4, 0);
   };
   std::map<std::string, Pair> sites;  // ordered: ties rank by name
-  for (const SiteGroup& g : *sa) sites[g.site].a = g.sums;
-  for (const SiteGroup& g : *sb) sites[g.site].b = g.sums;
+  for (const SiteGroup& g : sa) sites[g.site].a = g.sums;
+  for (const SiteGroup& g : sb) sites[g.site].b = g.sums;
   const size_t m = static_cast<size_t>(o.by);
   std::vector<std::pair<std::string, Pair>> ranked(sites.begin(), sites.end());
   std::stable_sort(ranked.begin(), ranked.end(), [m](const auto& x, const auto& y) {

@@ -6,8 +6,8 @@
 #define ATR_ANALYSIS_REPORTS_DIFF_REPORT_H_
 
 #include "absl/status/statusor.h"
-#include "analysis/format/report_table.h"
 #include "analysis/reports/top_report.h"
+#include "base/report_table.h"
 #include "db/trace_reader.h"
 
 namespace atr {

@@ -9,10 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "allocator/config.h"
 #include "allocator/size_classes.h"
-#include "analysis/format/json_writer.h"
-#include "analysis/format/report_table.h"
-#include "analysis/format/text_table.h"
-#include "analysis/stacks/site_label.h"
+#include "analysis/model/site_label.h"
+#include "base/json_writer.h"
+#include "base/number_format.h"
+#include "base/report_table.h"
+#include "base/status_macros.h"
+#include "base/text_table.h"
 #include "db/event_log_sql.h"
 #include "db/query.h"
 #include "replayer/builtin_replay.h"
@@ -30,31 +32,19 @@ const char kPinningByStackSql[] =
 
 namespace {
 
-std::string Bind(std::string sql, const std::vector<int64_t>& args) {
-  for (size_t i = args.size(); i-- > 0;) {
-    std::string key = absl::StrCat("?", i + 1);
-    for (size_t p; (p = sql.find(key)) != std::string::npos;) {
-      sql.replace(p, key.size(), std::to_string(args[i]));
-    }
-  }
-  return sql;
-}
-
 // Site labels, cached per stack.
 class Sites {
  public:
   Sites(TraceReader* r, const SiteLabels* labels) : views_(r), labels_(labels) {}
   absl::StatusOr<std::string> Label(int64_t stack) {
     if (stack == 0) return std::string("(no stack)");
-    absl::StatusOr<const StackView*> v = views_.Get(stack);
-    if (!v.ok()) return v.status();
-    return labels_->Label(**v);  // with the C++ type when `atr sites` ran
+    ATR_ASSIGN_OR_RETURN(const StackView* v, views_.Get(stack));
+    return labels_->Label(*v);  // with the C++ type when `atr sites` ran
   }
   absl::StatusOr<StackView> View(int64_t stack) {
     if (stack == 0) return StackView{};
-    absl::StatusOr<const StackView*> v = views_.Get(stack);
-    if (!v.ok()) return v.status();
-    return **v;
+    ATR_ASSIGN_OR_RETURN(const StackView* v, views_.Get(stack));
+    return *v;
   }
 
  private:
@@ -70,46 +60,48 @@ double Median(std::vector<int64_t>& v) {
 
 absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
                            int32_t* pid, int64_t* last_seq) {
-  absl::StatusOr<bool> has_cf = replay::HasCounterfactualColumn(reader);
-  if (!has_cf.ok()) return has_cf.status();
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader, Bind(absl::StrCat("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq, ",
-                                *has_cf ? "counterfactual" : "NULL", " FROM replays WHERE id = ?1"),
-                   {replay}));
-  if (!q.ok()) return q.status();
-  if (!q->Next()) {
-    if (!q->status().ok()) return q->status();
+  ATR_ASSIGN_OR_RETURN(bool has_cf, replay::HasCounterfactualColumn(reader));
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor q,
+      QueryCursor::Run(
+          reader,
+          absl::StrCat("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq, ",
+                       has_cf ? "counterfactual" : "NULL", " FROM replays WHERE id = ?1"),
+          {replay}));
+  if (!q.Next()) {
+    ATR_RETURN_IF_ERROR(q.status());
     return absl::NotFoundError(absl::StrCat(reader.path(), ": no replay with id ", replay));
   }
-  r->config = q->Text(0);
-  *pid = static_cast<int32_t>(q->Int(1));
-  const int64_t peak_seq = q->IsNull(3) ? q->Int(2) : q->Int(3);
-  *last_seq = q->Int(4);
-  r->counterfactual = q->Text(5);
-  absl::StatusOr<QueryCursor> s = QueryCursor::Run(
-      reader, Bind("SELECT seq, kind, live_bytes, internal_waste_bytes, free_slot_bytes, "
-                   "cached_bytes, retained_bytes, released_bytes, resident_bytes, mapped_bytes "
-                   "FROM replay_samples WHERE replay_id = ?1",
-                   {replay}));
-  if (!s.ok()) return s.status();
+  r->config = q.Text(0);
+  *pid = static_cast<int32_t>(q.Int(1));
+  const int64_t peak_seq = q.IsNull(3) ? q.Int(2) : q.Int(3);
+  *last_seq = q.Int(4);
+  r->counterfactual = q.Text(5);
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor s,
+      QueryCursor::Run(reader,
+                       "SELECT seq, kind, live_bytes, internal_waste_bytes, free_slot_bytes, "
+                       "cached_bytes, retained_bytes, released_bytes, resident_bytes, mapped_bytes "
+                       "FROM replay_samples WHERE replay_id = ?1",
+                       {replay}));
   std::vector<replay::ReplaySample> samples;
-  while (s->Next()) {
+  while (s.Next()) {
     replay::ReplaySample x;
-    x.seq = s->Int(0);
-    x.kind = s->Text(1) == replay::SampleKindName(replay::SampleKind::kPeakResident)
+    x.seq = s.Int(0);
+    x.kind = s.Text(1) == replay::SampleKindName(replay::SampleKind::kPeakResident)
                  ? replay::SampleKind::kPeakResident
                  : replay::SampleKind::kInterval;
-    x.live_bytes = s->Int(2);
-    x.internal_waste_bytes = s->Int(3);
-    x.free_slot_bytes = s->Int(4);
-    x.cached_bytes = s->Int(5);
-    x.retained_bytes = s->Int(6);
-    x.released_bytes = s->Int(7);
-    x.resident_bytes = s->Int(8);
-    x.mapped_bytes = s->Int(9);
+    x.live_bytes = s.Int(2);
+    x.internal_waste_bytes = s.Int(3);
+    x.free_slot_bytes = s.Int(4);
+    x.cached_bytes = s.Int(5);
+    x.retained_bytes = s.Int(6);
+    x.released_bytes = s.Int(7);
+    x.resident_bytes = s.Int(8);
+    x.mapped_bytes = s.Int(9);
     samples.push_back(x);
   }
-  if (!s->status().ok()) return s->status();
+  ATR_RETURN_IF_ERROR(s.status());
   r->peak = BreakdownAtResidentPeak(samples);
   r->peak.seq = peak_seq;  // the snapshot's event (a peak sample may be up to 16 events before)
   return absl::OkStatus();
@@ -117,8 +109,7 @@ absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
 
 absl::Status ComputePinning(TraceReader& reader, Sites& sites, const FragOptions& o,
                             int64_t last_seq, FragReport* r) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, Bind(kPinningByStackSql, {r->replay_id}));
-  if (!q.ok()) return q.status();
+  ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, kPinningByStackSql, {r->replay_id}));
   struct Acc {
     double pinned = 0;
     absl::flat_hash_set<int64_t> spans;
@@ -132,14 +123,13 @@ absl::Status ComputePinning(TraceReader& reader, Sites& sites, const FragOptions
     int64_t min_life = INT64_MAX, max_life = 0;
   };
   absl::flat_hash_map<int64_t, SpanLife> spans;
-  while (q->Next()) {
-    int64_t stack = q->Int(0), span = q->Int(1), object_size = q->Int(2);
-    double share = q->Int(4) ? static_cast<double>(q->Int(3)) / q->Int(4) : 0;
-    int64_t id = q->Int(5);
-    bool freed = !q->IsNull(6);
-    absl::StatusOr<std::string> label = sites.Label(stack);
-    if (!label.ok()) return label.status();
-    Acc& a = acc[*label];
+  while (q.Next()) {
+    int64_t stack = q.Int(0), span = q.Int(1), object_size = q.Int(2);
+    double share = q.Int(4) ? static_cast<double>(q.Int(3)) / q.Int(4) : 0;
+    int64_t id = q.Int(5);
+    bool freed = !q.IsNull(6);
+    ATR_ASSIGN_OR_RETURN(std::string label, sites.Label(stack));
+    Acc& a = acc[label];
     a.pinned += share;
     a.spans.insert(span);
     ++a.objects;
@@ -149,11 +139,11 @@ absl::Status ComputePinning(TraceReader& reader, Sites& sites, const FragOptions
     r->attributed_bytes += share;
     SpanLife& sl = spans[span];
     sl.object_size = object_size;
-    int64_t life = std::max<int64_t>(1, (freed ? q->Int(6) : last_seq + 1) - id);
+    int64_t life = std::max<int64_t>(1, (freed ? q.Int(6) : last_seq + 1) - id);
     sl.min_life = std::min(sl.min_life, life);
     sl.max_life = std::max(sl.max_life, life);
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   for (auto& [label, a] : acc) {
     PinningSite p;
     p.site = label;
@@ -176,9 +166,8 @@ absl::Status ComputePinning(TraceReader& reader, Sites& sites, const FragOptions
   });
   if (static_cast<int64_t>(r->pinning.size()) > o.limit) r->pinning.resize(o.limit);
   for (PinningSite& p : r->pinning) {
-    absl::StatusOr<StackView> v = sites.View(p.top_stack);
-    if (!v.ok()) return v.status();
-    p.stack = std::move(*v);
+    ATR_ASSIGN_OR_RETURN(StackView v, sites.View(p.top_stack));
+    p.stack = std::move(v);
   }
   // Lifetime mixing: spans grouped by object size, summed in address order
   // (hash-map order varies between runs, and so would the sums' last digits).
@@ -204,39 +193,40 @@ absl::Status ComputePinning(TraceReader& reader, Sites& sites, const FragOptions
 
 absl::Status ComputeWaste(TraceReader& reader, Sites& sites, const FragOptions& o, int32_t pid,
                           FragReport* r) {
-  absl::StatusOr<alloc::Config> cfg = alloc::ParseSerializedConfig(r->config);
-  if (!cfg.ok()) return cfg.status();
-  absl::StatusOr<alloc::SizeClasses> classes = alloc::SizeClasses::Create(*cfg);
-  if (!classes.ok()) return classes.status();
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader,
-      Bind("SELECT a.stack, a.size, CASE WHEN a.op IN (6, 7, 8, 24, 25, 26, 27) THEN a.arg "
-           "ELSE 0 END, count(*) "
-           "FROM (SELECT a.*, " ATR_SQL_FREE_SEQ("a") " AS free_seq FROM event_log a "
-           "WHERE a.seq <= ?1 AND " ATR_SQL_IS_ALLOCATION("a") ") a "
-           "WHERE (a.free_seq IS NULL OR a.free_seq > ?1) "
-           "AND a.thread IN (SELECT id FROM threads WHERE pid = ?2) GROUP BY 1, 2, 3",
-           {r->peak.seq, pid}));
-  if (!q.ok()) return q.status();
+  ATR_ASSIGN_OR_RETURN(alloc::Config cfg, alloc::ParseSerializedConfig(r->config));
+  ATR_ASSIGN_OR_RETURN(alloc::SizeClasses classes, alloc::SizeClasses::Create(cfg));
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor q,
+      QueryCursor::Run(
+          reader,
+          "SELECT a.stack, a.size, CASE WHEN a.op IN (6, 7, 8, 24, 25, 26, 27) THEN a.arg "
+          "ELSE 0 END, count(*) "
+          "FROM (SELECT a.*, " ATR_SQL_FREE_SEQ(
+              "a") " AS free_seq FROM event_log a "
+                   "WHERE a.seq <= ?1 AND " ATR_SQL_IS_ALLOCATION(
+                       "a") ") a "
+                            "WHERE (a.free_seq IS NULL OR a.free_seq > ?1) "
+                            "AND a.thread IN (SELECT id FROM threads WHERE pid = ?2) GROUP BY 1, "
+                            "2, 3",
+          {r->peak.seq, pid}));
   struct ClassAcc {
     int64_t objects = 0, waste = 0;
     absl::flat_hash_map<std::string, int64_t> by_site;
   };
   absl::flat_hash_map<int64_t, ClassAcc> by_class;
-  while (q->Next()) {
-    int64_t size = q->Int(1), align = q->Int(2), n = q->Int(3);
-    uint32_t cls = classes->ClassFor(static_cast<uint64_t>(std::max<int64_t>(size, 1)),
-                                     static_cast<uint64_t>(align));
+  while (q.Next()) {
+    int64_t size = q.Int(1), align = q.Int(2), n = q.Int(3);
+    uint32_t cls = classes.ClassFor(static_cast<uint64_t>(std::max<int64_t>(size, 1)),
+                                    static_cast<uint64_t>(align));
     if (cls == 0) continue;  // large object: page-rounded, not a size class
-    int64_t class_size = classes->info(cls).size;
-    absl::StatusOr<std::string> label = sites.Label(q->Int(0));
-    if (!label.ok()) return label.status();
+    int64_t class_size = classes.info(cls).size;
+    ATR_ASSIGN_OR_RETURN(std::string label, sites.Label(q.Int(0)));
     ClassAcc& c = by_class[class_size];
     c.objects += n;
     c.waste += (class_size - size) * n;
-    c.by_site[*label] += (class_size - size) * n;
+    c.by_site[label] += (class_size - size) * n;
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   for (const auto& [size, c] : by_class) {
     WasteClass w{size, c.objects, c.waste, ""};
     int64_t best = -1;
@@ -259,25 +249,27 @@ absl::Status ComputeWaste(TraceReader& reader, Sites& sites, const FragOptions& 
 absl::Status ComputeSurvivors(TraceReader& reader, Sites& sites, const FragOptions& o, int32_t pid,
                               FragReport* r) {
   r->survivor_window = std::max<int64_t>(1, r->peak.seq / 10);
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader,
-      Bind("SELECT a.stack, count(*), sum(a.size) "
-           "FROM (SELECT a.*, " ATR_SQL_FREE_SEQ("a") " AS free_seq FROM event_log a "
-           "WHERE a.seq > ?1 - ?2 AND a.seq <= ?1 AND " ATR_SQL_IS_ALLOCATION("a") ") a "
-           "WHERE (a.free_seq IS NULL OR a.free_seq > ?1) "
-           "AND a.thread IN (SELECT id FROM threads WHERE pid = ?3) GROUP BY 1",
-           {r->peak.seq, r->survivor_window, pid}));
-  if (!q.ok()) return q.status();
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor q,
+      QueryCursor::Run(
+          reader,
+          "SELECT a.stack, count(*), sum(a.size) "
+          "FROM (SELECT a.*, " ATR_SQL_FREE_SEQ(
+              "a") " AS free_seq FROM event_log a "
+                   "WHERE a.seq > ?1 - ?2 AND a.seq <= ?1 AND " ATR_SQL_IS_ALLOCATION(
+                       "a") ") a "
+                            "WHERE (a.free_seq IS NULL OR a.free_seq > ?1) "
+                            "AND a.thread IN (SELECT id FROM threads WHERE pid = ?3) GROUP BY 1",
+          {r->peak.seq, r->survivor_window, pid}));
   absl::flat_hash_map<std::string, SurvivorSite> by_site;
-  while (q->Next()) {
-    absl::StatusOr<std::string> label = sites.Label(q->Int(0));
-    if (!label.ok()) return label.status();
-    SurvivorSite& s = by_site[*label];
-    s.site = *label;
-    s.objects += q->Int(1);
-    s.bytes += q->Int(2);
+  while (q.Next()) {
+    ATR_ASSIGN_OR_RETURN(std::string label, sites.Label(q.Int(0)));
+    SurvivorSite& s = by_site[label];
+    s.site = label;
+    s.objects += q.Int(1);
+    s.bytes += q.Int(2);
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   for (auto& [label, s] : by_site) r->survivors.push_back(std::move(s));
   std::sort(r->survivors.begin(), r->survivors.end(),
             [](const SurvivorSite& a, const SurvivorSite& b) {
@@ -285,16 +277,6 @@ absl::Status ComputeSurvivors(TraceReader& reader, Sites& sites, const FragOptio
             });
   if (static_cast<int64_t>(r->survivors.size()) > o.limit) r->survivors.resize(o.limit);
   return absl::OkStatus();
-}
-
-// The replay frag explains by default: the newest built-in replay of the
-// program as recorded with a span snapshot.
-absl::StatusOr<std::optional<int64_t>> LatestSnapshotReplay(TraceReader& reader) {
-  absl::StatusOr<int64_t> id =
-      replay::NewestReplay(reader, "allocator = 'builtin' AND snapshot_seq > 0");
-  if (!id.ok()) return id.status();
-  if (*id == 0) return std::optional<int64_t>();
-  return std::optional<int64_t>(*id);
 }
 
 }  // namespace
@@ -325,44 +307,25 @@ FragBreakdown BreakdownAtResidentPeak(const std::vector<replay::ReplaySample>& s
   return b;
 }
 
-absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool progress) {
-  {
-    absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
-    if (!reader.ok()) return reader.status();
-    absl::StatusOr<std::optional<int64_t>> id = LatestSnapshotReplay(*reader);
-    if (!id.ok()) return id.status();
-    if (id->has_value()) return **id;
-  }
-  absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
-  if (!reader.ok()) return reader.status();
-  replay::BuiltinReplayOptions options;
-  absl::StatusOr<replay::ReplayRun> run = replay::RunBuiltinReplay(&*reader, options);
-  if (!run.ok()) return run.status();
-  return replay::StoreReplay(trace_path, *run);
-}
-
 absl::StatusOr<FragReport> ComputeFrag(TraceReader& reader, const FragOptions& o) {
   FragReport r;
   if (o.replay_id) {
     r.replay_id = *o.replay_id;
   } else {
-    absl::StatusOr<std::optional<int64_t>> id = LatestSnapshotReplay(reader);
-    if (!id.ok()) return id.status();
-    if (!id->has_value()) {
+    ATR_ASSIGN_OR_RETURN(r.replay_id, replay::NewestBuiltinSnapshotReplay(reader));
+    if (r.replay_id == 0) {
       return absl::FailedPreconditionError(
           absl::StrCat(reader.path(), ": no built-in replay with a span snapshot (run atr replay)"));
     }
-    r.replay_id = **id;
   }
   int32_t pid = 0;
   int64_t last_seq = 0;
-  if (auto s = LoadBreakdown(reader, r.replay_id, &r, &pid, &last_seq); !s.ok()) return s;
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
-  Sites sites(&reader, &*labels);
-  if (auto s = ComputePinning(reader, sites, o, last_seq, &r); !s.ok()) return s;
-  if (auto s = ComputeWaste(reader, sites, o, pid, &r); !s.ok()) return s;
-  if (auto s = ComputeSurvivors(reader, sites, o, pid, &r); !s.ok()) return s;
+  ATR_RETURN_IF_ERROR(LoadBreakdown(reader, r.replay_id, &r, &pid, &last_seq));
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
+  Sites sites(&reader, &labels);
+  ATR_RETURN_IF_ERROR(ComputePinning(reader, sites, o, last_seq, &r));
+  ATR_RETURN_IF_ERROR(ComputeWaste(reader, sites, o, pid, &r));
+  ATR_RETURN_IF_ERROR(ComputeSurvivors(reader, sites, o, pid, &r));
   return r;
 }
 

@@ -2,8 +2,9 @@
 //
 // Works from a built-in replay's results stored in the trace (replays,
 // replay_samples, replay_spans, replay_blame; docs/trace-format.md): if the
-// trace has none, EnsureBuiltinReplay() runs one with the default
-// configuration and stores it, so `atr frag run.db` just works.
+// trace has none, the CLI first runs and stores one with the default
+// configuration (replay::EnsureBuiltinReplay), so `atr frag run.db` just
+// works.
 //
 // At the replay's peak of modelled resident bytes it reports:
 //   * the breakdown: live, internal waste, free slots in partly used spans,
@@ -20,7 +21,7 @@
 // leave-one-out segregation replay (analysis/reports/whatif_report.h) and
 // ranked by the peak resident bytes it actually saves (FragReport::verified).
 //
-//   ATR_ASSIGN_OR_RETURN(int64_t replay, EnsureBuiltinReplay(path, {}));
+//   ATR_ASSIGN_OR_RETURN(int64_t replay, replay::EnsureBuiltinReplay(path, false));
 //   ATR_ASSIGN_OR_RETURN(FragReport r, ComputeFrag(reader, {.replay_id = replay}));
 #ifndef ATR_ANALYSIS_REPORTS_FRAG_REPORT_H_
 #define ATR_ANALYSIS_REPORTS_FRAG_REPORT_H_
@@ -31,14 +32,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "analysis/stacks/stack_view.h"
+#include "analysis/model/stack_view.h"
 #include "db/trace_reader.h"
 #include "replayer/replay_result.h"
 
 namespace atr {
 
 struct FragOptions {
-  std::optional<int64_t> replay_id;  // default: the latest built-in replay with a snapshot
+  std::optional<int64_t> replay_id;  // default: replay::NewestBuiltinSnapshotReplay
   int64_t limit = 10;                // rows per section
 };
 
@@ -107,10 +108,6 @@ struct FragReport {
   int64_t verify_baseline = 0;
   std::vector<VerifiedSite> verified;
 };
-
-// Returns the id of the latest built-in replay with a span snapshot in the
-// trace, running (and storing) a default one first if there is none.
-absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool progress);
 
 absl::StatusOr<FragReport> ComputeFrag(TraceReader& reader, const FragOptions& options);
 std::string RenderFragText(const FragReport& r);

@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "analysis/reports/site_groups.h"
+#include "base/status_macros.h"
 #include "db/event_log_sql.h"
 #include "db/query.h"
 
@@ -56,9 +57,8 @@ struct BucketedSites {
   absl::StatusOr<Site*> For(int64_t stack) {
     std::string label = "(no stack)";
     if (stack != 0) {
-      absl::StatusOr<const StackView*> v = views.Get(stack);
-      if (!v.ok()) return v.status();
-      label = labels->Label(**v);  // with the C++ type when `atr sites` ran
+      ATR_ASSIGN_OR_RETURN(const StackView* v, views.Get(stack));
+      label = labels->Label(*v);  // with the C++ type when `atr sites` ran
     }
     Site& s = sites[label];
     if (s.buckets.empty()) {
@@ -93,16 +93,14 @@ struct BucketedSites {
 }  // namespace
 
 absl::StatusOr<ReportTable> ComputeTemporary(TraceReader& reader, const HistogramOptions& o) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kTemporaryByStackSql);
-  if (!q.ok()) return q.status();
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
+  ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, kTemporaryByStackSql));
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
   StackViews views(&reader);
-  SiteGroups groups(&views, 3, &*labels);
-  while (q->Next()) {
-    if (auto s = groups.Add(q->Int(0), {q->Int(2), q->Int(1), q->Int(3)}); !s.ok()) return s;
+  SiteGroups groups(&views, 3, &labels);
+  while (q.Next()) {
+    ATR_RETURN_IF_ERROR(groups.Add(q.Int(0), {q.Int(2), q.Int(1), q.Int(3)}));
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   ReportTable t({{"rank", Column::kId},
                  {"calls", Column::kCount},
                  {"temporary", Column::kCount},
@@ -120,20 +118,17 @@ absl::StatusOr<ReportTable> ComputeTemporary(TraceReader& reader, const Histogra
 }
 
 absl::StatusOr<ReportTable> ComputeLifetimes(TraceReader& reader, const HistogramOptions& o) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kLifetimeBucketsByStackSql);
-  if (!q.ok()) return q.status();
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
-  BucketedSites sites(&reader, 9, &*labels);
-  while (q->Next()) {
-    absl::StatusOr<BucketedSites::Site*> s = sites.For(q->Int(0));
-    if (!s.ok()) return s.status();
-    int64_t n = q->Int(2);
-    (*s)->buckets[std::clamp<int64_t>(q->Int(1), 0, 8)] += n;
-    (*s)->calls += n;
-    (*s)->stack_calls[q->Int(0)] += n;
+  ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, kLifetimeBucketsByStackSql));
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
+  BucketedSites sites(&reader, 9, &labels);
+  while (q.Next()) {
+    ATR_ASSIGN_OR_RETURN(BucketedSites::Site * s, sites.For(q.Int(0)));
+    int64_t n = q.Int(2);
+    s->buckets[std::clamp<int64_t>(q.Int(1), 0, 8)] += n;
+    s->calls += n;
+    s->stack_calls[q.Int(0)] += n;
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   static const char* kNames[] = {"lt_1us", "lt_10us", "lt_100us", "lt_1ms", "lt_10ms",
                                  "lt_100ms", "lt_1s", "ge_1s", "never_freed"};
   std::vector<Column> cols = {{"rank", Column::kId}, {"calls", Column::kCount}};
@@ -153,25 +148,22 @@ absl::StatusOr<ReportTable> ComputeLifetimes(TraceReader& reader, const Histogra
 }
 
 absl::StatusOr<ReportTable> ComputeSizes(TraceReader& reader, const HistogramOptions& o) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, kSizesByStackSql);
-  if (!q.ok()) return q.status();
+  ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, kSizesByStackSql));
   constexpr int kBuckets = 10;  // <=16, <=32, ..., <=4096, >4096
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
-  BucketedSites sites(&reader, kBuckets, &*labels);
-  while (q->Next()) {
-    absl::StatusOr<BucketedSites::Site*> s = sites.For(q->Int(0));
-    if (!s.ok()) return s.status();
-    int64_t size = q->Int(1), n = q->Int(2);
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
+  BucketedSites sites(&reader, kBuckets, &labels);
+  while (q.Next()) {
+    ATR_ASSIGN_OR_RETURN(BucketedSites::Site * s, sites.For(q.Int(0)));
+    int64_t size = q.Int(1), n = q.Int(2);
     int b = size <= 16 ? 0 : std::min<int>(kBuckets - 1, std::bit_width(uint64_t(size - 1)) - 4);
-    (*s)->buckets[b] += n;
-    (*s)->calls += n;
-    (*s)->bytes += size * n;
-    (*s)->min = std::min((*s)->min, size);
-    (*s)->max = std::max((*s)->max, size);
-    (*s)->stack_calls[q->Int(0)] += n;
+    s->buckets[b] += n;
+    s->calls += n;
+    s->bytes += size * n;
+    s->min = std::min(s->min, size);
+    s->max = std::max(s->max, size);
+    s->stack_calls[q.Int(0)] += n;
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   std::vector<Column> cols = {{"rank", Column::kId}, {"calls", Column::kCount},
                               {"bytes", Column::kBytes}};
   for (int b = 0; b < kBuckets - 1; ++b) cols.push_back({"le_" + std::to_string(16 << b), Column::kCount});

@@ -14,7 +14,7 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
-#include "analysis/format/report_table.h"
+#include "base/report_table.h"
 #include "db/trace_reader.h"
 
 namespace atr {

@@ -2,9 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "analysis/format/json_writer.h"
-#include "analysis/format/report_table.h"
-#include "analysis/format/text_table.h"
+#include "base/json_writer.h"
+#include "base/number_format.h"
+#include "base/report_table.h"
+#include "base/status_macros.h"
+#include "base/text_table.h"
 #include "db/query.h"
 
 namespace atr {
@@ -13,13 +15,12 @@ namespace {
 // Runs a query whose single row holds integers; missing values read as 0.
 absl::Status QueryInts(TraceReader& reader, std::string_view sql,
                        std::initializer_list<int64_t*> out) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, sql);
-  if (!q.ok()) return q.status();
-  if (q->Next()) {
+  ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, sql));
+  if (q.Next()) {
     int col = 0;
-    for (int64_t* o : out) *o = q->Int(col++);
+    for (int64_t* o : out) *o = q.Int(col++);
   }
-  return q->status();
+  return q.status();
 }
 
 }  // namespace
@@ -43,14 +44,15 @@ absl::StatusOr<TraceInfo> ComputeInfo(TraceReader& reader) {
   absl::Status s;
   // The root process is the first one recorded.
   {
-    absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-        reader, "SELECT exit_status, exit_signal FROM processes ORDER BY started_seq LIMIT 1");
-    if (!q.ok()) return q.status();
-    if (q->Next()) {
-      if (!q->IsNull(0)) info.exit_status = static_cast<int32_t>(q->Int(0));
-      if (!q->IsNull(1)) info.exit_signal = static_cast<int32_t>(q->Int(1));
+    ATR_ASSIGN_OR_RETURN(
+        QueryCursor q,
+        QueryCursor::Run(
+            reader, "SELECT exit_status, exit_signal FROM processes ORDER BY started_seq LIMIT 1"));
+    if (q.Next()) {
+      if (!q.IsNull(0)) info.exit_status = static_cast<int32_t>(q.Int(0));
+      if (!q.IsNull(1)) info.exit_signal = static_cast<int32_t>(q.Int(1));
     }
-    if (!q->status().ok()) return q->status();
+    ATR_RETURN_IF_ERROR(q.status());
   }
   s.Update(QueryInts(reader, "SELECT count(*) FROM processes", {&info.processes}));
   s.Update(QueryInts(reader, "SELECT count(*) FROM threads", {&info.threads}));
@@ -61,17 +63,18 @@ absl::StatusOr<TraceInfo> ComputeInfo(TraceReader& reader) {
                      reader.WithStackStats("SELECT coalesce(sum(leaked), 0), "
                                            "coalesce(sum(leaked_bytes), 0) FROM stack_stats"),
                      {&info.leaked_allocations, &info.leaked_bytes}));
-  if (!s.ok()) return s;
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader, "SELECT name, calls, bytes FROM op_stats JOIN ops ON ops.code = op_stats.op "
-              "ORDER BY calls DESC, op");
-  if (!q.ok()) return q.status();
-  while (q->Next()) {
-    OpCount c{q->Text(0), q->Int(1), q->Int(2)};
+  ATR_RETURN_IF_ERROR(s);
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor q,
+      QueryCursor::Run(reader,
+                       "SELECT name, calls, bytes FROM op_stats JOIN ops ON ops.code = op_stats.op "
+                       "ORDER BY calls DESC, op"));
+  while (q.Next()) {
+    OpCount c{q.Text(0), q.Int(1), q.Int(2)};
     info.events += c.calls;
     info.ops.push_back(std::move(c));
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   info.allocation_calls = reader.MetaInt("alloc_allocations").value_or(0);
   info.releases = reader.MetaInt("alloc_releases").value_or(0);
   info.allocated_bytes = reader.MetaInt("alloc_allocated_bytes").value_or(0);

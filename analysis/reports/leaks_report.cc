@@ -1,9 +1,10 @@
 #include "analysis/reports/leaks_report.h"
 
 #include "absl/strings/str_cat.h"
-#include "analysis/format/json_writer.h"
-#include "analysis/format/report_table.h"
-#include "analysis/format/text_table.h"
+#include "base/json_writer.h"
+#include "base/number_format.h"
+#include "base/report_table.h"
+#include "base/status_macros.h"
 #include "db/query.h"
 
 namespace atr {
@@ -12,15 +13,14 @@ absl::StatusOr<LeakReport> ComputeLeaks(TraceReader& reader, const LeakOptions& 
   LeakReport r;
   std::vector<LeakGroup> groups;
   {
-    absl::StatusOr<QueryCursor> q =
-        QueryCursor::Run(reader, reader.WithStackStats(kLeaksByStackSql));
-    if (!q.ok()) return q.status();
-    while (q->Next()) {
+    ATR_ASSIGN_OR_RETURN(QueryCursor q,
+                         QueryCursor::Run(reader, reader.WithStackStats(kLeaksByStackSql)));
+    while (q.Next()) {
       LeakGroup g;
-      g.stack = q->Int(0);
-      g.allocations = q->Int(1);
-      g.bytes = q->Int(2);
-      g.first_seq = q->Int(3);
+      g.stack = q.Int(0);
+      g.allocations = q.Int(1);
+      g.bytes = q.Int(2);
+      g.first_seq = q.Int(3);
       r.leaked_allocations += g.allocations;
       r.leaked_bytes += g.bytes;
       ++r.stacks;
@@ -28,16 +28,14 @@ absl::StatusOr<LeakReport> ComputeLeaks(TraceReader& reader, const LeakOptions& 
         groups.push_back(std::move(g));
       }
     }
-    if (!q->status().ok()) return q->status();
+    ATR_RETURN_IF_ERROR(q.status());
   }
   StackViews views(&reader);
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
   for (LeakGroup& g : groups) {
-    absl::StatusOr<const StackView*> v = views.Get(g.stack);
-    if (!v.ok()) return v.status();
-    g.view = **v;
-    g.source_site = labels->Find(g.view);
+    ATR_ASSIGN_OR_RETURN(const StackView* v, views.Get(g.stack));
+    g.view = *v;
+    g.source_site = labels.Find(g.view);
   }
   r.groups = std::move(groups);
   return r;

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "analysis/stacks/site_label.h"
-#include "analysis/stacks/stack_view.h"
+#include "analysis/model/site_label.h"
+#include "analysis/model/stack_view.h"
 #include "db/trace_reader.h"
 
 namespace atr {

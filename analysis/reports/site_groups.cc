@@ -2,14 +2,15 @@
 
 #include <algorithm>
 
+#include "base/status_macros.h"
+
 namespace atr {
 
 absl::Status SiteGroups::Add(int64_t stack, std::initializer_list<int64_t> values) {
   std::string site = "(no stack)";
   if (stack != 0) {
-    absl::StatusOr<const StackView*> v = views_->Get(stack);
-    if (!v.ok()) return v.status();
-    site = labels_ ? labels_->Label(**v) : (*v)->site_label;
+    ATR_ASSIGN_OR_RETURN(const StackView* v, views_->Get(stack));
+    site = labels_ ? labels_->Label(*v) : v->site_label;
   }
   Entry& e = by_site_[site];
   if (e.group.sums.empty()) {

@@ -16,8 +16,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "analysis/stacks/site_label.h"
-#include "analysis/stacks/stack_view.h"
+#include "analysis/model/site_label.h"
+#include "analysis/model/stack_view.h"
 
 namespace atr {
 

@@ -3,7 +3,8 @@
 #include <cctype>
 #include <string>
 
-#include "analysis/html_report/html_report.h"
+#include "analysis/model/timeline.h"
+#include "base/status_macros.h"
 
 namespace atr {
 namespace {
@@ -21,20 +22,19 @@ std::string ColumnName(size_t index, const std::string& series) {
 }  // namespace
 
 absl::StatusOr<ReportTable> ComputeTimelineTable(TraceReader& reader, int points) {
-  absl::StatusOr<Timeline> t = ComputeTimeline(reader, points);
-  if (!t.ok()) return t.status();
-  std::vector<Column> cols = {{t->x_is_seq ? "seq" : "time_ns",
-                               t->x_is_seq ? Column::kId : Column::kNanos}};
-  for (size_t i = 0; i < t->series.size(); ++i) {
-    cols.push_back({ColumnName(i, t->series[i].name), Column::kBytes});
+  ATR_ASSIGN_OR_RETURN(Timeline t, ComputeTimeline(reader, points));
+  std::vector<Column> cols = {
+      {t.x_is_seq ? "seq" : "time_ns", t.x_is_seq ? Column::kId : Column::kNanos}};
+  for (size_t i = 0; i < t.series.size(); ++i) {
+    cols.push_back({ColumnName(i, t.series[i].name), Column::kBytes});
   }
   ReportTable table(cols);
-  if (t->series.empty()) return table;
-  std::vector<size_t> cursor(t->series.size(), 0);
-  for (const auto& [x, live] : t->series[0].points) {
+  if (t.series.empty()) return table;
+  std::vector<size_t> cursor(t.series.size(), 0);
+  for (const auto& [x, live] : t.series[0].points) {
     std::vector<Cell> row = {Cell::Int(x), Cell::Int(live)};
-    for (size_t i = 1; i < t->series.size(); ++i) {
-      const auto& pts = t->series[i].points;
+    for (size_t i = 1; i < t.series.size(); ++i) {
+      const auto& pts = t.series[i].points;
       while (cursor[i] < pts.size() && pts[cursor[i]].first <= x) ++cursor[i];
       row.push_back(cursor[i] == 0 ? Cell::Null() : Cell::Int(pts[cursor[i] - 1].second));
     }

@@ -1,14 +1,14 @@
 // `atr timeline`: live heap bytes over time next to the modelled resident
 // bytes of the newest built-in replay and the resident bytes of the newest
 // real-allocator replay (when the trace holds them), as one table sampled
-// at about `points` moments. The series come from ComputeTimeline (the HTML
-// report's chart, analysis/html_report/html_report.h); a replay series is
+// at about `points` moments. The series come from ComputeTimeline
+// (analysis/model/timeline.h, also the HTML report's chart); a replay series is
 // read as a step function (its last sample at or before each moment).
 #ifndef ATR_ANALYSIS_REPORTS_TIMELINE_REPORT_H_
 #define ATR_ANALYSIS_REPORTS_TIMELINE_REPORT_H_
 
 #include "absl/status/statusor.h"
-#include "analysis/format/report_table.h"
+#include "base/report_table.h"
 #include "db/trace_reader.h"
 
 namespace atr {

@@ -3,23 +3,21 @@
 #include <algorithm>
 
 #include "analysis/reports/site_groups.h"
+#include "base/status_macros.h"
 #include "db/query.h"
 
 namespace atr {
 
 absl::StatusOr<std::vector<SiteGroup>> TopSites(TraceReader& reader, TopMetric by) {
-  absl::StatusOr<QueryCursor> q =
-      QueryCursor::Run(reader, reader.WithStackStats(kTopByStackSql));
-  if (!q.ok()) return q.status();
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
+  ATR_ASSIGN_OR_RETURN(QueryCursor q,
+                       QueryCursor::Run(reader, reader.WithStackStats(kTopByStackSql)));
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
   StackViews views(&reader);
-  SiteGroups groups(&views, 4, &*labels);
-  while (q->Next()) {
-    absl::Status s = groups.Add(q->Int(0), {q->Int(1), q->Int(2), q->Int(3), q->Int(4)});
-    if (!s.ok()) return s;
+  SiteGroups groups(&views, 4, &labels);
+  while (q.Next()) {
+    ATR_RETURN_IF_ERROR(groups.Add(q.Int(0), {q.Int(1), q.Int(2), q.Int(3), q.Int(4)}));
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   const size_t m = static_cast<size_t>(by);
   constexpr size_t kBytes = static_cast<size_t>(TopMetric::kBytes);
   // A tie in the ranked metric (common with --by calls) goes to the site
@@ -34,8 +32,7 @@ absl::StatusOr<std::vector<SiteGroup>> TopSites(TraceReader& reader, TopMetric b
 }
 
 absl::StatusOr<ReportTable> ComputeTop(TraceReader& reader, const TopOptions& options) {
-  absl::StatusOr<std::vector<SiteGroup>> sites = TopSites(reader, options.by);
-  if (!sites.ok()) return sites.status();
+  ATR_ASSIGN_OR_RETURN(std::vector<SiteGroup> sites, TopSites(reader, options.by));
   ReportTable t({{"rank", Column::kId},
                  {"calls", Column::kCount},
                  {"bytes", Column::kBytes},
@@ -45,7 +42,7 @@ absl::StatusOr<ReportTable> ComputeTop(TraceReader& reader, const TopOptions& op
                  {"top_stack", Column::kId},
                  {"site", Column::kText}});
   int64_t rank = 0;
-  for (const SiteGroup& g : *sites) {
+  for (const SiteGroup& g : sites) {
     if (options.limit != 0 && rank == options.limit) break;
     t.AddRow({Cell::Int(++rank), Cell::Int(g.sums[0]), Cell::Int(g.sums[1]), Cell::Int(g.sums[2]),
               Cell::Int(g.sums[3]), Cell::Int(g.stacks), Cell::Int(g.top_stack),

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "analysis/format/report_table.h"
 #include "analysis/reports/site_groups.h"
+#include "base/report_table.h"
 #include "db/trace_reader.h"
 
 namespace atr {

@@ -8,11 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "allocator/config.h"
-#include "analysis/flamegraph/flame_graph.h"
-#include "analysis/format/json_writer.h"
-#include "analysis/format/text_table.h"
-#include "analysis/stacks/site_label.h"
-#include "analysis/stacks/stack_view.h"
+#include "analysis/model/flame_graph.h"
+#include "analysis/model/site_label.h"
+#include "analysis/model/stack_view.h"
+#include "base/json_writer.h"
+#include "base/number_format.h"
+#include "base/status_macros.h"
 #include "db/query.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/replay_engine.h"
@@ -30,16 +31,15 @@ struct LabeledStack {
 };
 
 absl::StatusOr<std::vector<LabeledStack>> AllocationStacks(TraceReader& reader) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      reader,
-      "SELECT DISTINCT coalesce(stack, 0) FROM event_log "
-      "WHERE op IN (SELECT code FROM ops WHERE role = 'acquire') ORDER BY 1");
-  if (!q.ok()) return q.status();
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor q,
+      QueryCursor::Run(reader,
+                       "SELECT DISTINCT coalesce(stack, 0) FROM event_log "
+                       "WHERE op IN (SELECT code FROM ops WHERE role = 'acquire') ORDER BY 1"));
   std::vector<int64_t> ids;
-  while (q->Next()) ids.push_back(q->Int(0));
-  if (!q->status().ok()) return q->status();
-  absl::StatusOr<SiteLabels> labels = SiteLabels::Load(reader);
-  if (!labels.ok()) return labels.status();
+  while (q.Next()) ids.push_back(q.Int(0));
+  ATR_RETURN_IF_ERROR(q.status());
+  ATR_ASSIGN_OR_RETURN(SiteLabels labels, SiteLabels::Load(reader));
   StackViews views(&reader);
   std::vector<LabeledStack> out;
   for (int64_t id : ids) {
@@ -48,11 +48,10 @@ absl::StatusOr<std::vector<LabeledStack>> AllocationStacks(TraceReader& reader) 
     if (id == 0) {
       s.label = s.site_label = "(no stack)";  // as the reports print it
     } else {
-      absl::StatusOr<const StackView*> v = views.Get(id);
-      if (!v.ok()) return v.status();
-      s.label = labels->Label(**v);
-      s.site_label = (*v)->site_label;
-      if ((*v)->site_line >= 0) s.function = (*v)->lines[(*v)->site_line].function;
+      ATR_ASSIGN_OR_RETURN(const StackView* v, views.Get(id));
+      s.label = labels.Label(*v);
+      s.site_label = v->site_label;
+      if (v->site_line >= 0) s.function = v->lines[v->site_line].function;
     }
     out.push_back(std::move(s));
   }
@@ -67,17 +66,13 @@ bool SiteMatches(const std::string& site, const LabeledStack& s) {
 }
 
 absl::StatusOr<int64_t> MaxSeq(TraceReader& reader) {
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, "SELECT max(seq) FROM event_log");
-  if (!q.ok()) return q.status();
-  const int64_t last = q->Next() ? q->Int(0) : 0;
-  if (!q->status().ok()) return q->status();
-  return last;
+  return QueryScalar(reader, "SELECT max(seq) FROM event_log");
 }
 
 // One built-in replay, reporting progress under `label`.
 absl::StatusOr<replay::ReplayRun> Replay(TraceReader& reader, replay::BuiltinReplayOptions o,
-                                         const WhatIfProgress& progress,
-                                         const std::string& label, int64_t last_seq) {
+                                         const PhaseProgress& progress, const std::string& label,
+                                         int64_t last_seq) {
   if (progress) o.progress = [&](int64_t seq) { progress(label, seq, last_seq); };
   return replay::RunBuiltinReplay(&reader, o);
 }
@@ -113,10 +108,9 @@ std::string WhatIfChange::Describe() const {
 }
 
 absl::StatusOr<SiteStacks> FindSiteStacks(TraceReader& reader, const std::string& site) {
-  absl::StatusOr<std::vector<LabeledStack>> all = AllocationStacks(reader);
-  if (!all.ok()) return all.status();
+  ATR_ASSIGN_OR_RETURN(std::vector<LabeledStack> all, AllocationStacks(reader));
   SiteStacks out;
-  for (const LabeledStack& s : *all) {
+  for (const LabeledStack& s : all) {
     if (!SiteMatches(site, s)) continue;
     out.stacks.insert(s.stack);
     out.labels.push_back(s.label);
@@ -131,63 +125,55 @@ absl::StatusOr<WhatIfReport> RunWhatIf(const std::string& trace_path, const What
   r.trace = trace_path;
   r.change = o.change;
   // Both configurations are checked before anything runs.
-  absl::StatusOr<alloc::Config> base = alloc::ParseConfig(o.base_config);
-  if (!base.ok()) return base.status();
+  ATR_ASSIGN_OR_RETURN(alloc::Config base, alloc::ParseConfig(o.base_config));
   replay::BuiltinReplayOptions cf;
-  cf.config = *base;
+  cf.config = base;
   if (o.change.kind == WhatIfChange::Kind::kConfig) {
     if (o.change.config.empty()) return absl::InvalidArgumentError("--config needs key=value");
     std::vector<std::string> items = o.base_config;
     items.insert(items.end(), o.change.config.begin(), o.change.config.end());
-    absl::StatusOr<alloc::Config> changed = alloc::ParseConfig(items);
-    if (!changed.ok()) return changed.status();
-    cf.config = *changed;
+    ATR_ASSIGN_OR_RETURN(alloc::Config changed, alloc::ParseConfig(items));
+    cf.config = changed;
   }
 
-  absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
-  if (!reader.ok()) return reader.status();
+  ATR_ASSIGN_OR_RETURN(TraceReader reader, TraceReader::Open(trace_path));
   if (o.pid) {
     r.pid = *o.pid;
   } else {
-    absl::StatusOr<int32_t> pid = replay::DefaultPid(*reader);
-    if (!pid.ok()) return pid.status();
-    r.pid = *pid;
+    ATR_ASSIGN_OR_RETURN(int32_t pid, replay::DefaultPid(reader));
+    r.pid = pid;
   }
   if (o.change.kind != WhatIfChange::Kind::kConfig) {
-    absl::StatusOr<SiteStacks> found = FindSiteStacks(*reader, o.change.site);
-    if (!found.ok()) return found.status();
-    if (found->stacks.empty()) {
+    ATR_ASSIGN_OR_RETURN(SiteStacks found, FindSiteStacks(reader, o.change.site));
+    if (found.stacks.empty()) {
       return absl::NotFoundError(absl::StrCat(
           trace_path, ": '", o.change.site,
           "' matches no allocation site (give a function name as atr top or atr frag print it)"));
     }
-    r.matched_sites = std::move(found->labels);
-    r.matched_stacks = static_cast<int64_t>(found->stacks.size());
+    r.matched_sites = std::move(found.labels);
+    r.matched_stacks = static_cast<int64_t>(found.stacks.size());
     (o.change.kind == WhatIfChange::Kind::kSegregate ? cf.segregate_stacks : cf.drop_stacks) =
-        std::move(found->stacks);
+        std::move(found.stacks);
   }
-  absl::StatusOr<int64_t> last = MaxSeq(*reader);
-  if (!last.ok()) return last.status();
+  ATR_ASSIGN_OR_RETURN(int64_t last, MaxSeq(reader));
 
   replay::BuiltinReplayOptions bo;
-  bo.config = *base;
+  bo.config = base;
   bo.pid = r.pid;
   bo.span_snapshot = false;
-  absl::StatusOr<replay::ReplayRun> baseline =
-      Replay(*reader, bo, o.progress, "replaying as recorded", *last);
-  if (!baseline.ok()) return baseline.status();
-  r.baseline = SideOf(*baseline);
+  ATR_ASSIGN_OR_RETURN(replay::ReplayRun baseline,
+                       Replay(reader, bo, o.progress, "replaying as recorded", last));
+  r.baseline = SideOf(baseline);
 
   cf.pid = r.pid;
   cf.span_snapshot = o.store;  // so that atr frag --replay ID can explain it
-  absl::StatusOr<replay::ReplayRun> run =
-      Replay(*reader, cf, o.progress, absl::StrCat("replaying: ", o.change.Describe()), *last);
-  if (!run.ok()) return run.status();
-  r.counterfactual = SideOf(*run);
+  ATR_ASSIGN_OR_RETURN(
+      replay::ReplayRun run,
+      Replay(reader, cf, o.progress, absl::StrCat("replaying: ", o.change.Describe()), last));
+  r.counterfactual = SideOf(run);
   if (o.store) {
-    absl::StatusOr<int64_t> id = replay::StoreReplay(trace_path, *run, o.change.Describe());
-    if (!id.ok()) return id.status();
-    r.replay_id = *id;
+    ATR_ASSIGN_OR_RETURN(int64_t id, replay::StoreReplay(trace_path, run, o.change.Describe()));
+    r.replay_id = id;
   }
   return r;
 }
@@ -274,56 +260,52 @@ std::string RenderWhatIfJson(const WhatIfReport& r) {
 }
 
 absl::Status VerifyPinningSites(const std::string& trace_path, int64_t k,
-                                const WhatIfProgress& progress, FragReport* frag) {
-  absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
-  if (!reader.ok()) return reader.status();
-  absl::StatusOr<bool> has_cf = replay::HasCounterfactualColumn(*reader);
-  if (!has_cf.ok()) return has_cf.status();
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(
-      *reader, absl::StrCat("SELECT allocator, config, pid, until_seq, peak_resident_bytes, ",
-                            *has_cf ? "counterfactual" : "NULL", " FROM replays WHERE id = ",
-                            frag->replay_id));
-  if (!q.ok()) return q.status();
-  if (!q->Next()) {
-    if (!q->status().ok()) return q->status();
+                                const PhaseProgress& progress, FragReport* frag) {
+  ATR_ASSIGN_OR_RETURN(TraceReader reader, TraceReader::Open(trace_path));
+  ATR_ASSIGN_OR_RETURN(bool has_cf, replay::HasCounterfactualColumn(reader));
+  ATR_ASSIGN_OR_RETURN(
+      QueryCursor q,
+      QueryCursor::Run(
+          reader, absl::StrCat("SELECT allocator, config, pid, until_seq, peak_resident_bytes, ",
+                               has_cf ? "counterfactual" : "NULL",
+                               " FROM replays WHERE id = ", frag->replay_id)));
+  if (!q.Next()) {
+    ATR_RETURN_IF_ERROR(q.status());
     return absl::NotFoundError(
         absl::StrCat(trace_path, ": no replay with id ", frag->replay_id));
   }
-  if (q->Text(0) != "builtin" || !q->IsNull(5)) {
+  if (q.Text(0) != "builtin" || !q.IsNull(5)) {
     return absl::FailedPreconditionError(absl::StrCat(
         trace_path, ": --verify needs a built-in replay of the program as recorded; replay ",
-        frag->replay_id, " is ", q->IsNull(5) ? q->Text(0) : q->Text(5)));
+        frag->replay_id, " is ", q.IsNull(5) ? q.Text(0) : q.Text(5)));
   }
-  absl::StatusOr<alloc::Config> cfg = alloc::ParseSerializedConfig(q->Text(1));
-  if (!cfg.ok()) return cfg.status();
+  ATR_ASSIGN_OR_RETURN(alloc::Config cfg, alloc::ParseSerializedConfig(q.Text(1)));
   replay::BuiltinReplayOptions o;
-  o.config = *cfg;
-  o.pid = static_cast<int32_t>(q->Int(2));
-  if (!q->IsNull(3)) o.until_seq = q->Int(3);
+  o.config = cfg;
+  o.pid = static_cast<int32_t>(q.Int(2));
+  if (!q.IsNull(3)) o.until_seq = q.Int(3);
   o.span_snapshot = false;
-  frag->verify_baseline = q->Int(4);
+  frag->verify_baseline = q.Int(4);
   frag->verified_ran = true;
 
-  absl::StatusOr<std::vector<LabeledStack>> all = AllocationStacks(*reader);
-  if (!all.ok()) return all.status();
+  ATR_ASSIGN_OR_RETURN(std::vector<LabeledStack> all, AllocationStacks(reader));
   absl::flat_hash_map<std::string, absl::flat_hash_set<int64_t>> by_label;
-  for (const LabeledStack& s : *all) by_label[s.label].insert(s.stack);
-  absl::StatusOr<int64_t> last = MaxSeq(*reader);
-  if (!last.ok()) return last.status();
+  for (const LabeledStack& s : all) by_label[s.label].insert(s.stack);
+  ATR_ASSIGN_OR_RETURN(int64_t last, MaxSeq(reader));
 
   const size_t n = std::min<size_t>(static_cast<size_t>(k), frag->pinning.size());
   for (size_t i = 0; i < n; ++i) {
     const PinningSite& p = frag->pinning[i];
     o.segregate_stacks = by_label[p.site];
-    absl::StatusOr<replay::ReplayRun> run =
-        Replay(*reader, o, progress, absl::StrCat("verifying ", i + 1, "/", n), *last);
-    if (!run.ok()) return run.status();
+    ATR_ASSIGN_OR_RETURN(
+        replay::ReplayRun run,
+        Replay(reader, o, progress, absl::StrCat("verifying ", i + 1, "/", n), last));
     VerifiedSite v;
     v.site = p.site;
     v.estimated_rank = static_cast<int>(i + 1);
     v.pinned_bytes = p.pinned_bytes;
     v.stacks = static_cast<int64_t>(o.segregate_stacks.size());
-    v.peak_resident = run->summary.peak_resident_bytes;
+    v.peak_resident = run.summary.peak_resident_bytes;
     v.saved_bytes = frag->verify_baseline - v.peak_resident;
     v.saved_share = frag->verify_baseline
                         ? static_cast<double>(v.saved_bytes) / frag->verify_baseline

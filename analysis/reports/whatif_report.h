@@ -11,7 +11,7 @@
 //   drop SITE       the site's allocations, and their frees, are not replayed
 //   config K=V...   the same trace under another configuration
 //
-// A SITE names an allocation site (analysis/stacks/stack_view.h: the
+// A SITE names an allocation site (analysis/model/stack_view.h: the
 // innermost frame outside the allocator, the C/C++ runtime and atr) by its
 // function: the name as demangled ("(anonymous namespace)::keep_session(int)"),
 // without its parameter list, or its last component ("keep_session"), or
@@ -33,8 +33,9 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "analysis/format/report_table.h"
 #include "analysis/reports/frag_report.h"
+#include "base/progress_line.h"
+#include "base/report_table.h"
 #include "db/trace_reader.h"
 #include "replayer/replay_result.h"
 
@@ -50,15 +51,12 @@ struct WhatIfChange {
   std::string Describe() const;
 };
 
-// Progress of one replay: (label, seq done, last seq of the trace).
-using WhatIfProgress = std::function<void(const std::string& label, int64_t seq, int64_t last)>;
-
 struct WhatIfOptions {
   WhatIfChange change;
   std::vector<std::string> base_config;  // baseline configuration (key=value; default: defaults)
   std::optional<int32_t> pid;            // default: the first process
   bool store = true;                     // store the counterfactual replay in the trace
-  WhatIfProgress progress{};
+  PhaseProgress progress{};              // per replay: (label, seq done, last seq of the trace)
 };
 
 // One side of the comparison, at its peak of modelled resident bytes.
@@ -111,7 +109,7 @@ std::string RenderWhatIfJson(const WhatIfReport& r);
 // REQUIRES: frag was computed from trace_path. Errors: the explained replay
 // is itself a counterfactual, or is not a built-in one.
 absl::Status VerifyPinningSites(const std::string& trace_path, int64_t k,
-                                const WhatIfProgress& progress, FragReport* frag);
+                                const PhaseProgress& progress, FragReport* frag);
 
 }  // namespace atr
 

@@ -5,8 +5,9 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "analysis/format/json_writer.h"
-#include "analysis/format/report_table.h"
+#include "base/json_writer.h"
+#include "base/report_table.h"
+#include "base/status_macros.h"
 #include "db/query.h"
 
 namespace atr {
@@ -70,42 +71,38 @@ absl::StatusOr<WhoReport> ComputeWho(TraceReader& reader, const WhoOptions& o) {
   for (size_t p; (p = sql.find("?1")) != std::string::npos;) {
     sql.replace(p, 2, std::to_string(static_cast<int64_t>(o.addr)));
   }
-  absl::StatusOr<QueryCursor> q = QueryCursor::Run(reader, sql);
-  if (!q.ok()) return q.status();
+  ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, sql));
   StackViews views(&reader);
   auto stack = [&](int64_t id) -> absl::StatusOr<StackView> {
     if (id == 0) return StackView{};
-    absl::StatusOr<const StackView*> v = views.Get(id);
-    if (!v.ok()) return v.status();
-    return **v;
+    ATR_ASSIGN_OR_RETURN(const StackView* v, views.Get(id));
+    return *v;
   };
-  while (q->Next()) {
+  while (q.Next()) {
     AllocationRow a;
-    a.id = q->Int(0);
-    a.pid = static_cast<int32_t>(q->Int(1));
+    a.id = q.Int(0);
+    a.pid = static_cast<int32_t>(q.Int(1));
     if (o.pid && a.pid != *o.pid) continue;
-    a.addr = static_cast<uint64_t>(q->Int(2));
-    a.size = static_cast<uint64_t>(q->Int(3));
-    a.align = static_cast<uint64_t>(q->Int(4));
-    a.op = static_cast<Op>(q->Int(5));
-    a.alloc_seq = q->Int(6);
-    if (!q->IsNull(7)) a.free_seq = q->Int(7);
-    if (!q->IsNull(8)) a.free_op = static_cast<Op>(q->Int(8));
-    a.alloc_stack = q->Int(9);
-    a.free_stack = q->Int(10);
-    a.alloc_tid = static_cast<int32_t>(q->Int(11));
-    if (!q->IsNull(12)) a.free_tid = static_cast<int32_t>(q->Int(12));
+    a.addr = static_cast<uint64_t>(q.Int(2));
+    a.size = static_cast<uint64_t>(q.Int(3));
+    a.align = static_cast<uint64_t>(q.Int(4));
+    a.op = static_cast<Op>(q.Int(5));
+    a.alloc_seq = q.Int(6);
+    if (!q.IsNull(7)) a.free_seq = q.Int(7);
+    if (!q.IsNull(8)) a.free_op = static_cast<Op>(q.Int(8));
+    a.alloc_stack = q.Int(9);
+    a.free_stack = q.Int(10);
+    a.alloc_tid = static_cast<int32_t>(q.Int(11));
+    if (!q.IsNull(12)) a.free_tid = static_cast<int32_t>(q.Int(12));
     WhoAllocation w;
     w.row = a;
-    absl::StatusOr<StackView> as = stack(a.alloc_stack);
-    if (!as.ok()) return as.status();
-    absl::StatusOr<StackView> fs = stack(a.free_stack);
-    if (!fs.ok()) return fs.status();
-    w.alloc_stack = std::move(*as);
-    w.free_stack = std::move(*fs);
+    ATR_ASSIGN_OR_RETURN(StackView as, stack(a.alloc_stack));
+    ATR_ASSIGN_OR_RETURN(StackView fs, stack(a.free_stack));
+    w.alloc_stack = std::move(as);
+    w.free_stack = std::move(fs);
     r.history.push_back(std::move(w));
   }
-  if (!q->status().ok()) return q->status();
+  ATR_RETURN_IF_ERROR(q.status());
   int64_t at = o.at_seq.value_or(INT64_MAX);
   for (const WhoAllocation& w : r.history) {
     if (LiveAt(w.row, at)) r.holder = w;  // the latest one live then

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "analysis/stacks/stack_view.h"
+#include "analysis/model/stack_view.h"
 #include "db/trace_reader.h"
 
 namespace atr {

@@ -2,16 +2,15 @@
 // frames and inline frames; the labels reports show; the unmatched report.
 #include "analysis/sites/site_store.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "analysis/model/site_label.h"
+#include "analysis/model/stack_view.h"
 #include "analysis/reports/leaks_report.h"
-#include "analysis/sites/sites_report.h"
-#include "analysis/stacks/site_label.h"
-#include "analysis/stacks/stack_view.h"
+#include "analysis/reports/sites_report.h"
 #include "db/query.h"
 #include "db/trace_writer.h"
 

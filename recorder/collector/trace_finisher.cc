@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "base/progress_line.h"
 #include "recorder/collector/frame_sizes.h"
-#include "recorder/collector/progress_line.h"
 #include "recorder/symbolizer.h"
 
 namespace atr {

@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "analysis/flamegraph/xml_check.h"
+#include "analysis/render/xml_check.h"
 #include "db/query.h"
 #include "db/trace_reader.h"
 #include "tests/e2e/run_command.h"

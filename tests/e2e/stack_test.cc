@@ -10,7 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "analysis/stack_report.h"
+#include "analysis/reports/stack_report.h"
 #include "db/query.h"
 #include "db/trace_reader.h"
 #include "tests/e2e/run_command.h"
