@@ -606,6 +606,11 @@ absl::Status TraceWriter::SetMetaList(std::string_view key,
   return SetMeta(key, db_internal::EncodeJsonStrings(values));
 }
 
+absl::Status TraceWriter::EnsureTables(TableGroup group) {
+  ATR_RETURN_IF_ERROR(state_->CheckOpen());
+  return db_internal::EnsureTableGroup(state_->db, group);
+}
+
 absl::Status TraceWriter::ExecuteSql(std::string_view sql, std::initializer_list<SqlArg> args) {
   State& s = *state_;
   ATR_RETURN_IF_ERROR(s.CheckOpen());
