@@ -47,39 +47,36 @@ void MustExec(SqlDatabase& db, const std::string& sql) {
   ASSERT_TRUE(s.ok()) << s;
 }
 
-// (type, name, sql) of every object of the file, by name.
-using SchemaRow = std::tuple<std::string, std::string, std::string>;
-std::vector<SchemaRow> SchemaOf(const SqlDatabase& db) {
-  absl::StatusOr<SqlStatement> st = SqlStatement::Prepare(
-      db, "SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY name", "test");
+// Every row of `sql`, each column as text.
+std::vector<std::vector<std::string>> RowsOf(const SqlDatabase& db, const std::string& sql) {
+  absl::StatusOr<SqlStatement> st = SqlStatement::Prepare(db, sql, "test");
   EXPECT_TRUE(st.ok()) << st.status();
-  std::vector<SchemaRow> rows;
+  std::vector<std::vector<std::string>> rows;
   while (st.ok()) {
     absl::StatusOr<bool> row = st->Step();
     EXPECT_TRUE(row.ok()) << row.status();
     if (!row.ok() || !*row) break;
-    rows.emplace_back(st->ColumnText(0), st->ColumnText(1), st->ColumnText(2));
+    std::vector<std::string>& r = rows.emplace_back();
+    for (int c = 0; c < sqlite3_column_count(st->get()); ++c) r.push_back(st->ColumnText(c));
   }
   return rows;
 }
 
-// (name, type, notnull, default, pk) of every column of `table`, in order.
-std::vector<std::string> ColumnsOf(const SqlDatabase& db, const std::string& table) {
-  absl::StatusOr<SqlStatement> st = SqlStatement::Prepare(
-      db,
-      absl::StrCat("SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || "
-                   "coalesce(dflt_value, '-') || ' ' || pk FROM pragma_table_info('",
-                   table, "')"),
-      "test");
-  EXPECT_TRUE(st.ok()) << st.status();
-  std::vector<std::string> columns;
-  while (st.ok()) {
-    absl::StatusOr<bool> row = st->Step();
-    EXPECT_TRUE(row.ok()) << row.status();
-    if (!row.ok() || !*row) break;
-    columns.push_back(st->ColumnText(0));
+// (type, name, sql) of every object of the file, by name.
+using SchemaRow = std::tuple<std::string, std::string, std::string>;
+std::vector<SchemaRow> SchemaOf(const SqlDatabase& db) {
+  std::vector<SchemaRow> out;
+  for (const auto& r :
+       RowsOf(db, "SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY name")) {
+    out.emplace_back(r[0], r[1], r[2]);
   }
-  return columns;
+  return out;
+}
+
+// (name, type, notnull, default, pk) of every column of `table`, in order.
+std::vector<std::vector<std::string>> ColumnsOf(const SqlDatabase& db, const std::string& table) {
+  return RowsOf(db, absl::StrCat("SELECT name, type, \"notnull\", coalesce(dflt_value, '-'), pk "
+                                 "FROM pragma_table_info('", table, "')"));
 }
 
 const char* TypeName(SchemaObjectKind kind) {

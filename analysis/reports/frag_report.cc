@@ -15,6 +15,7 @@
 #include "analysis/stacks/site_label.h"
 #include "db/event_log_sql.h"
 #include "db/query.h"
+#include "db/table_groups.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/replay_store.h"
 
@@ -70,11 +71,11 @@ double Median(std::vector<int64_t>& v) {
 
 absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
                            int32_t* pid, int64_t* last_seq) {
-  absl::StatusOr<bool> has_cf = replay::HasCounterfactualColumn(reader);
-  if (!has_cf.ok()) return has_cf.status();
+  absl::StatusOr<std::string> counterfactual = ColumnOrNull(reader, "replays", "counterfactual");
+  if (!counterfactual.ok()) return counterfactual.status();
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
       reader, Bind(absl::StrCat("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq, ",
-                                *has_cf ? "counterfactual" : "NULL", " FROM replays WHERE id = ?1"),
+                                *counterfactual, " FROM replays WHERE id = ?1"),
                    {replay}));
   if (!q.ok()) return q.status();
   if (!q->Next()) {

@@ -14,6 +14,7 @@
 #include "analysis/stacks/site_label.h"
 #include "analysis/stacks/stack_view.h"
 #include "db/query.h"
+#include "db/table_groups.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/replay_engine.h"
 #include "replayer/replay_store.h"
@@ -277,11 +278,11 @@ absl::Status VerifyPinningSites(const std::string& trace_path, int64_t k,
                                 const WhatIfProgress& progress, FragReport* frag) {
   absl::StatusOr<TraceReader> reader = TraceReader::Open(trace_path);
   if (!reader.ok()) return reader.status();
-  absl::StatusOr<bool> has_cf = replay::HasCounterfactualColumn(*reader);
-  if (!has_cf.ok()) return has_cf.status();
+  absl::StatusOr<std::string> counterfactual = ColumnOrNull(*reader, "replays", "counterfactual");
+  if (!counterfactual.ok()) return counterfactual.status();
   absl::StatusOr<QueryCursor> q = QueryCursor::Run(
       *reader, absl::StrCat("SELECT allocator, config, pid, until_seq, peak_resident_bytes, ",
-                            *has_cf ? "counterfactual" : "NULL", " FROM replays WHERE id = ",
+                            *counterfactual, " FROM replays WHERE id = ",
                             frag->replay_id));
   if (!q.ok()) return q.status();
   if (!q->Next()) {
