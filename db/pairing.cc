@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "db/schema.h"
 
 namespace atr::db_internal {
 
@@ -207,13 +208,9 @@ absl::Status Pairing::EndImage(int32_t pid) {
 }
 
 absl::Status CreateResultTables(SqlDatabase& db) {
-  return db.Exec(
-      "CREATE TABLE IF NOT EXISTS op_stats(op INTEGER PRIMARY KEY, "
-      "calls INTEGER NOT NULL, bytes INTEGER NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS stack_stats(stack INTEGER PRIMARY KEY, "
-      "calls INTEGER NOT NULL, bytes INTEGER NOT NULL, peak_bytes INTEGER NOT NULL, "
-      "leaked INTEGER NOT NULL, leaked_bytes INTEGER NOT NULL, first_leak_seq INTEGER);",
-      "creating the allocation tables");
+  // kRecording: op_stats, which traces older than that table lack.
+  ATR_RETURN_IF_ERROR(EnsureTableGroup(db, TableGroup::kRecording));
+  return EnsureTableGroup(db, TableGroup::kAllocationResults);
 }
 
 absl::Status Pairing::WriteResults(SqlDatabase& db, const AllocationStats& s) const {

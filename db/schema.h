@@ -1,5 +1,6 @@
-// The SQL of trace schema version 2, internal to db/. docs/trace-format.md
-// explains every table; keep the two in step.
+// Creating, upgrading and checking the schema of a trace (version 2),
+// internal to db/. The tables themselves are defined in db/table_defs.cc,
+// by group (db/table_groups.h); docs/trace-format.md explains every table.
 //
 // Physical tables hold the compact form (events carry a small `thread` id
 // instead of pid and tid; an allocation's release is a seq distance in its
@@ -14,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "db/sqlite.h"
+#include "db/table_groups.h"
 
 namespace atr::db_internal {
 
@@ -21,9 +23,15 @@ namespace atr::db_internal {
 // events table (docs/benchmarks.md, "SQLite alone").
 inline constexpr int kPageSize = 16384;
 
-// Creates every table, view and the ops rows, and sets meta schema_version.
-// REQUIRES: db is empty and not in a transaction.
+// Creates the kMeta and kRecording groups and the ops rows, and sets meta
+// schema_version. REQUIRES: db is empty and not in a transaction.
 absl::Status CreateSchema(SqlDatabase& db);
+
+// The one upgrade path: creates the tables, views and indexes of `group`
+// that db lacks and adds the columns the group gained since older files
+// were written (LaterColumn, db/table_defs.h). Idempotent; runs in the
+// caller's transaction when there is one (recommended: all or nothing).
+absl::Status EnsureTableGroup(SqlDatabase& db, TableGroup group);
 
 // One line naming `path` when a trace's schema_version is not the one this
 // build reads and writes (older: record again; newer: a newer atr), else OK.

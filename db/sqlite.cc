@@ -1,5 +1,7 @@
 #include "db/sqlite.h"
 
+#include <initializer_list>
+
 #include "absl/strings/str_cat.h"
 
 namespace atr::db_internal {
@@ -120,6 +122,30 @@ absl::Status SqlStatement::Run() {
   sqlite3_reset(st_);
   if (!r.ok()) return r.status();
   return absl::OkStatus();
+}
+
+namespace {
+
+// Whether `sql`, with ?1.. bound to `args`, returns a row.
+absl::StatusOr<bool> ReturnsRow(const SqlDatabase& db, std::string_view sql,
+                                std::initializer_list<std::string_view> args) {
+  ATR_ASSIGN_OR_RETURN(SqlStatement st, SqlStatement::Prepare(db, sql, "reading the schema"));
+  int i = 1;
+  for (std::string_view a : args) st.BindText(i++, a);
+  return st.Step();
+}
+
+}  // namespace
+
+absl::StatusOr<bool> SqlDatabase::HasTable(std::string_view name) const {
+  return ReturnsRow(*this, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                    {name});
+}
+
+absl::StatusOr<bool> SqlDatabase::HasColumn(std::string_view table,
+                                            std::string_view column) const {
+  return ReturnsRow(*this, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+                    {table, column});
 }
 
 std::string SqlStatement::ColumnText(int col) const {

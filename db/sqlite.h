@@ -11,7 +11,9 @@
 //     int64_t v = st.ColumnInt64(0);
 //   }
 //
-// Not part of the public API: other folders use TraceWriter/TraceReader.
+// Not part of the public API: other folders use TraceWriter/TraceReader,
+// and prepare the inserts of their own table group on the connection of a
+// TableTransaction (db/table_transaction.h).
 #ifndef ATR_DB_SQLITE_H_
 #define ATR_DB_SQLITE_H_
 
@@ -54,6 +56,11 @@ class SqlDatabase {
   absl::Status Exec(std::string_view sql, std::string_view what);
   // Error for the last failing call on this connection.
   absl::Status Error(int rc, std::string_view what) const;
+
+  // Whether the schema has table `name`, and whether `table` has `column`
+  // (false for a missing table): for code that adapts to older files.
+  absl::StatusOr<bool> HasTable(std::string_view name) const;
+  absl::StatusOr<bool> HasColumn(std::string_view table, std::string_view column) const;
 
  private:
   sqlite3* db_ = nullptr;

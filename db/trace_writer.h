@@ -45,6 +45,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "db/table_groups.h"
 #include "db/trace_rows.h"
 
 namespace atr {
@@ -132,6 +133,11 @@ class TraceWriter {
   absl::Status SetMetaInt(std::string_view key, int64_t value);
   // Stores a list as a JSON array of strings (argv).
   absl::Status SetMetaList(std::string_view key, const std::vector<std::string>& values);
+
+  // Creates the tables of `group` that the trace lacks (and their missing
+  // columns), in the writer's current transaction: for a group another
+  // component keeps in the trace (kSpoolProgress, db/table_groups.h).
+  absl::Status EnsureTables(TableGroup group);
 
   // Runs one statement in the writer's current transaction, ?N bound to
   // args[N-1] (monostate = NULL): for tables another component keeps in the

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/json_strings.h"
+#include "db/schema.h"
 #include "db/trace_writer.h"
 #include "db/trace_writer_state.h"
 
@@ -194,6 +195,11 @@ absl::Status TraceWriter::SetMetaInt(std::string_view key, int64_t value) {
 absl::Status TraceWriter::SetMetaList(std::string_view key,
                                       const std::vector<std::string>& values) {
   return SetMeta(key, db_internal::EncodeJsonStrings(values));
+}
+
+absl::Status TraceWriter::EnsureTables(TableGroup group) {
+  ATR_RETURN_IF_ERROR(state_->CheckOpen());
+  return db_internal::EnsureTableGroup(state_->db, group);
 }
 
 absl::Status TraceWriter::ExecuteSql(std::string_view sql, std::initializer_list<SqlArg> args) {

@@ -3,96 +3,13 @@
 #include "absl/strings/str_cat.h"
 #include "db/query.h"
 #include "db/sqlite.h"
+#include "db/table_groups.h"
+#include "db/table_transaction.h"
 
 namespace atr::replay {
 
 using db_internal::SqlDatabase;
 using db_internal::SqlStatement;
-
-const char* ReplaySchemaSql() {
-  return R"sql(
-CREATE TABLE IF NOT EXISTS replays(
-  id INTEGER PRIMARY KEY,
-  allocator TEXT NOT NULL,
-  config TEXT NOT NULL,
-  threads TEXT NOT NULL,
-  pid INTEGER,
-  until_seq INTEGER,
-  started_utc TEXT,
-  duration_ns INTEGER,
-  allocator_ns INTEGER,
-  events INTEGER,
-  heap_ops INTEGER,
-  last_seq INTEGER,
-  peak_live_bytes INTEGER,
-  peak_live_seq INTEGER,
-  resident_at_peak_live INTEGER,
-  peak_resident_bytes INTEGER,
-  peak_resident_seq INTEGER,
-  live_at_peak_resident INTEGER,
-  fragmentation_at_peak REAL,
-  jw3 REAL,
-  jw4 REAL,
-  avg_waste_bytes REAL,
-  final_live_bytes INTEGER,
-  final_resident_bytes INTEGER,
-  snapshot_seq INTEGER,
-  problems INTEGER,
-  outcome TEXT,
-  digest TEXT,
-  counterfactual TEXT);
-CREATE TABLE IF NOT EXISTS replay_samples(
-  replay_id INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  live_objects INTEGER,
-  live_bytes INTEGER,
-  allocated_bytes INTEGER,
-  internal_waste_bytes INTEGER,
-  free_slot_bytes INTEGER,
-  cached_bytes INTEGER,
-  retained_bytes INTEGER,
-  released_bytes INTEGER,
-  resident_bytes INTEGER,
-  mapped_bytes INTEGER);
-CREATE INDEX IF NOT EXISTS replay_samples_by_replay ON replay_samples(replay_id, seq);
-CREATE TABLE IF NOT EXISTS replay_spans(
-  replay_id INTEGER NOT NULL,
-  span_address INTEGER NOT NULL,
-  size_class INTEGER,
-  object_size INTEGER,
-  pages INTEGER,
-  capacity INTEGER,
-  cached INTEGER,
-  live_objects INTEGER,
-  live_requested_bytes INTEGER,
-  free_bytes INTEGER,
-  PRIMARY KEY(replay_id, span_address)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS replay_blame(
-  replay_id INTEGER NOT NULL,
-  span_address INTEGER NOT NULL,
-  allocation_id INTEGER NOT NULL,
-  PRIMARY KEY(replay_id, span_address, allocation_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS replay_problems(
-  replay_id INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  pid INTEGER,
-  addr INTEGER,
-  seq INTEGER,
-  ts_ns INTEGER,
-  tid INTEGER,
-  op INTEGER,
-  stack INTEGER,
-  size INTEGER,
-  alloc_seq INTEGER,
-  alloc_stack INTEGER,
-  alloc_tid INTEGER,
-  release_seq INTEGER,
-  release_stack INTEGER,
-  release_tid INTEGER,
-  detail TEXT);
-)sql";
-}
 
 namespace {
 
@@ -107,22 +24,8 @@ void BindRef(SqlStatement& st, int seq_col, const EventRef& r, bool with_size) {
   if (r.seq != 0) st.BindInt64(seq_col + 2, r.tid); else st.BindNull(seq_col + 2);
 }
 
-// Traces whose replays table predates the counterfactual column get it.
-absl::Status AddCounterfactualColumn(SqlDatabase& db) {
-  ATR_ASSIGN_OR_RETURN(
-      SqlStatement q,
-      SqlStatement::Prepare(
-          db, "SELECT count(*) FROM pragma_table_info('replays') WHERE name = 'counterfactual'",
-          "reading the replays table"));
-  ATR_ASSIGN_OR_RETURN(bool row, q.Step());
-  if (row && sqlite3_column_int64(q.get(), 0) > 0) return absl::OkStatus();
-  return db.Exec("ALTER TABLE replays ADD COLUMN counterfactual TEXT",
-                 "adding replays.counterfactual");
-}
-
 absl::StatusOr<int64_t> Write(SqlDatabase& db, const ReplayRun& run,
                               const std::string& counterfactual) {
-  ATR_RETURN_IF_ERROR(AddCounterfactualColumn(db));
   const ReplaySummary& s = run.summary;
   ATR_ASSIGN_OR_RETURN(
       SqlStatement ins,
@@ -247,52 +150,25 @@ absl::StatusOr<int64_t> Write(SqlDatabase& db, const ReplayRun& run,
 
 absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayRun& run,
                                     const std::string& counterfactual) {
-  absl::StatusOr<SqlDatabase> opened = SqlDatabase::Open(trace_path, SQLITE_OPEN_READWRITE);
-  if (!opened.ok()) {
-    return absl::Status(opened.status().code(),
-                        absl::StrCat("cannot store the replay in the trace: ",
-                                     opened.status().message(), " (use --no-store)"));
+  absl::StatusOr<TableTransaction> t = TableTransaction::Begin(trace_path, {TableGroup::kReplay});
+  if (!t.ok()) {
+    return absl::Status(t.status().code(),
+                        absl::StrCat("cannot store the replay in the trace: ", t.status().message(),
+                                     " (use --no-store)"));
   }
-  SqlDatabase db = *std::move(opened);
-  sqlite3_busy_timeout(db.get(), 5000);
-  absl::Status s = db.Exec(absl::StrCat("BEGIN IMMEDIATE;", ReplaySchemaSql()),
-                           "creating the replay tables");
-  if (!s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("cannot store the replay in the trace: ",
-                                               s.message(), " (use --no-store)"));
-  }
-  absl::StatusOr<int64_t> id = Write(db, run, counterfactual);
-  if (!id.ok()) {
-    (void)db.Exec("ROLLBACK", "rolling back");
-    return id.status();
-  }
-  ATR_RETURN_IF_ERROR(db.Exec("COMMIT", "committing the replay"));
-  return *id;
-}
-
-absl::StatusOr<bool> HasCounterfactualColumn(const TraceReader& reader) {
-  ATR_ASSIGN_OR_RETURN(
-      QueryCursor q,
-      QueryCursor::Run(reader, "SELECT count(*) FROM pragma_table_info('replays') "
-                               "WHERE name = 'counterfactual'"));
-  const bool has = q.Next() && q.Int(0) > 0;
-  if (!q.status().ok()) return q.status();
-  return has;
+  ATR_ASSIGN_OR_RETURN(int64_t id, Write(t->database(), run, counterfactual));
+  ATR_RETURN_IF_ERROR(t->Commit());
+  return id;
 }
 
 absl::StatusOr<int64_t> NewestReplay(const TraceReader& reader, const std::string& where) {
-  ATR_ASSIGN_OR_RETURN(
-      QueryCursor has_table,
-      QueryCursor::Run(reader, "SELECT count(*) FROM sqlite_master WHERE name = 'replays'"));
-  const bool exists = has_table.Next() && has_table.Int(0) > 0;
-  if (!has_table.status().ok()) return has_table.status();
-  if (!exists) return 0;
-  ATR_ASSIGN_OR_RETURN(bool has_cf, HasCounterfactualColumn(reader));
+  if (!reader.HasTable("replays")) return 0;
+  ATR_ASSIGN_OR_RETURN(std::string counterfactual,
+                       ColumnOrNull(reader, "replays", "counterfactual"));
   ATR_ASSIGN_OR_RETURN(
       QueryCursor q,
       QueryCursor::Run(reader, absl::StrCat("SELECT coalesce(max(id), 0) FROM replays WHERE (",
-                                            where, ")",
-                                            has_cf ? " AND counterfactual IS NULL" : "")));
+                                            where, ") AND ", counterfactual, " IS NULL")));
   const int64_t id = q.Next() ? q.Int(0) : 0;
   if (!q.status().ok()) return q.status();
   return id;

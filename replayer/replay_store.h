@@ -1,8 +1,9 @@
 // ReplayStore: writes a replay's results into the trace it replayed, so they
 // can be queried with SQL next to the events (docs/trace-format.md, "Replay
 // tables"): replays, replay_samples, replay_spans, replay_blame and
-// replay_problems, created with CREATE TABLE IF NOT EXISTS on first use.
-// Adding tables does not change the trace's schema version.
+// replay_problems, the replay table group that db/ creates on first use
+// (db/table_groups.h). Adding them does not change the trace's schema
+// version.
 //
 //   ATR_ASSIGN_OR_RETURN(int64_t id, StoreReplay("run.db", run));
 #ifndef ATR_REPLAYER_REPLAY_STORE_H_
@@ -23,13 +24,9 @@ namespace atr::replay {
 // names the change a counterfactual replay made to the recorded program
 // (replays.counterfactual, e.g. "segregate keep_session"); empty (NULL) for
 // a replay of the program as recorded. A replays table from before that
-// column gets it (ALTER TABLE) on the first store.
+// column gets it on the first store (db/ upgrades the group).
 absl::StatusOr<int64_t> StoreReplay(const std::string& trace_path, const ReplayRun& run,
                                     const std::string& counterfactual = "");
-
-// True when the trace's replays table has the counterfactual column; tables
-// stored before `atr whatif` existed do not.
-absl::StatusOr<bool> HasCounterfactualColumn(const TraceReader& reader);
 
 // The id of the newest replay of the program as recorded (counterfactual
 // replays are shown only when asked for by id) whose row satisfies `where`
@@ -37,9 +34,6 @@ absl::StatusOr<bool> HasCounterfactualColumn(const TraceReader& reader);
 // the trace has no replays table. Every report that picks "the latest
 // replay" goes through this, so they agree on which one it is.
 absl::StatusOr<int64_t> NewestReplay(const TraceReader& reader, const std::string& where);
-
-// The replay tables' DDL (for docs and tests).
-const char* ReplaySchemaSql();
 
 }  // namespace atr::replay
 

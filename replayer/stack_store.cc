@@ -2,33 +2,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/sqlite.h"
+#include "db/table_transaction.h"
 
 namespace atr::replay {
 
 using db_internal::SqlDatabase;
 using db_internal::SqlStatement;
-
-const char* StackReplaySchemaSql() {
-  return R"sql(
-CREATE TABLE IF NOT EXISTS replay_stack_threads(
-  replay_id INTEGER NOT NULL,   -- replays.id
-  pid INTEGER NOT NULL,
-  tid INTEGER NOT NULL,
-  stack_size INTEGER NOT NULL,  -- bytes checked (--stack-size)
-  exact INTEGER NOT NULL,       -- 1: enter/exit stream; 0: sampled sp_depth only
-  events INTEGER NOT NULL,      -- events with a known depth
-  func_events INTEGER NOT NULL, -- enter/exit events
-  max_frames INTEGER NOT NULL,  -- deepest instrumented call path, frames
-  max_depth INTEGER NOT NULL,   -- bytes
-  max_seq INTEGER,
-  max_stack INTEGER,            -- stacks.id: the path at the deepest point
-  overflow_seq INTEGER,         -- first event deeper than stack_size; NULL: none
-  overflow_ts_ns INTEGER,
-  overflow_depth INTEGER,
-  overflow_stack INTEGER,       -- stacks.id: the path there
-  PRIMARY KEY(replay_id, pid, tid)) WITHOUT ROWID;
-)sql";
-}
 
 namespace {
 
@@ -73,19 +52,11 @@ absl::Status CannotStore(const absl::Status& s) {
 
 absl::Status StoreStackReplay(const std::string& trace_path, int64_t replay_id,
                               const StackModel& model) {
-  absl::StatusOr<SqlDatabase> opened = SqlDatabase::Open(trace_path, SQLITE_OPEN_READWRITE);
-  if (!opened.ok()) return CannotStore(opened.status());
-  SqlDatabase db = *std::move(opened);
-  sqlite3_busy_timeout(db.get(), 5000);
-  absl::Status s = db.Exec(absl::StrCat("BEGIN IMMEDIATE;", StackReplaySchemaSql()),
-                           "creating the stack replay table");
-  if (!s.ok()) return CannotStore(s);
-  s = Write(db, replay_id, model);
-  if (!s.ok()) {
-    (void)db.Exec("ROLLBACK", "rolling back");
-    return s;
-  }
-  return db.Exec("COMMIT", "committing the stack replay");
+  absl::StatusOr<TableTransaction> t =
+      TableTransaction::Begin(trace_path, {TableGroup::kStackDepthReplay});
+  if (!t.ok()) return CannotStore(t.status());
+  ATR_RETURN_IF_ERROR(Write(t->database(), replay_id, model));
+  return t->Commit();
 }
 
 }  // namespace atr::replay

@@ -1,9 +1,9 @@
 // StackStore: writes the stack side of a replay (`atr replay --stack-size N`)
 // into the trace, next to the replay's heap results: one row per thread of
 // the replayed process in replay_stack_threads (docs/stack.md), keyed by the
-// replays.id the heap side got from StoreReplay, created with CREATE TABLE
-// IF NOT EXISTS on first use. The path at each point is a stacks.id, so the
-// frames are one join away.
+// replays.id the heap side got from StoreReplay; db/ creates the table on
+// first use (TableGroup::kStackDepthReplay). The path at each point is a
+// stacks.id, so the frames are one join away.
 //
 //   ATR_ASSIGN_OR_RETURN(int64_t id, StoreReplay(path, run));
 //   ATR_RETURN_IF_ERROR(StoreStackReplay(path, id, model));
@@ -24,9 +24,6 @@ namespace atr::replay {
 // REQUIRES: replay_id names a stored replay of the same events.
 absl::Status StoreStackReplay(const std::string& trace_path, int64_t replay_id,
                               const StackModel& model);
-
-// The table's DDL (docs, tests).
-const char* StackReplaySchemaSql();
 
 }  // namespace atr::replay
 

@@ -17,6 +17,7 @@
 #include "base/text_table.h"
 #include "db/event_log_sql.h"
 #include "db/query.h"
+#include "db/table_groups.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/replay_store.h"
 
@@ -60,13 +61,14 @@ double Median(std::vector<int64_t>& v) {
 
 absl::Status LoadBreakdown(TraceReader& reader, int64_t replay, FragReport* r,
                            int32_t* pid, int64_t* last_seq) {
-  ATR_ASSIGN_OR_RETURN(bool has_cf, replay::HasCounterfactualColumn(reader));
+  ATR_ASSIGN_OR_RETURN(std::string counterfactual,
+                       ColumnOrNull(reader, "replays", "counterfactual"));
   ATR_ASSIGN_OR_RETURN(
       QueryCursor q,
       QueryCursor::Run(
           reader,
           absl::StrCat("SELECT config, pid, peak_resident_seq, snapshot_seq, last_seq, ",
-                       has_cf ? "counterfactual" : "NULL", " FROM replays WHERE id = ?1"),
+                       counterfactual, " FROM replays WHERE id = ?1"),
           {replay}));
   if (!q.Next()) {
     ATR_RETURN_IF_ERROR(q.status());

@@ -15,6 +15,7 @@
 #include "base/number_format.h"
 #include "base/status_macros.h"
 #include "db/query.h"
+#include "db/table_groups.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/replay_engine.h"
 #include "replayer/replay_store.h"
@@ -262,12 +263,13 @@ std::string RenderWhatIfJson(const WhatIfReport& r) {
 absl::Status VerifyPinningSites(const std::string& trace_path, int64_t k,
                                 const PhaseProgress& progress, FragReport* frag) {
   ATR_ASSIGN_OR_RETURN(TraceReader reader, TraceReader::Open(trace_path));
-  ATR_ASSIGN_OR_RETURN(bool has_cf, replay::HasCounterfactualColumn(reader));
+  ATR_ASSIGN_OR_RETURN(std::string counterfactual,
+                       ColumnOrNull(reader, "replays", "counterfactual"));
   ATR_ASSIGN_OR_RETURN(
       QueryCursor q,
       QueryCursor::Run(
           reader, absl::StrCat("SELECT allocator, config, pid, until_seq, peak_resident_bytes, ",
-                               has_cf ? "counterfactual" : "NULL",
+                               counterfactual,
                                " FROM replays WHERE id = ", frag->replay_id)));
   if (!q.Next()) {
     ATR_RETURN_IF_ERROR(q.status());

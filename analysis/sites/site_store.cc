@@ -11,6 +11,7 @@
 #include "analysis/sites/site_matcher.h"
 #include "db/query.h"
 #include "db/sqlite.h"
+#include "db/table_transaction.h"
 
 namespace atr {
 namespace {
@@ -18,42 +19,9 @@ namespace {
 using db_internal::SqlDatabase;
 using db_internal::SqlStatement;
 
-// docs/trace-format.md, "Source sites", explains every column; keep in step.
-constexpr char kSitesSchema[] = R"sql(
-CREATE TABLE IF NOT EXISTS meta(
-  key TEXT PRIMARY KEY NOT NULL,
-  value TEXT);
-CREATE TABLE IF NOT EXISTS sites(
-  id INTEGER PRIMARY KEY,
-  file TEXT NOT NULL,
-  line INTEGER NOT NULL,
-  column INTEGER NOT NULL,
-  end_line INTEGER NOT NULL,
-  function TEXT,
-  function_line INTEGER,
-  function_end_line INTEGER,
-  kind TEXT NOT NULL,
-  type TEXT,
-  type_size INTEGER,
-  bytes INTEGER,
-  in_loop INTEGER NOT NULL,
-  template TEXT,
-  detail TEXT);
-CREATE TABLE IF NOT EXISTS site_matches(
-  frame_id INTEGER NOT NULL,
-  depth INTEGER NOT NULL,
-  how TEXT NOT NULL,
-  site_id INTEGER NOT NULL REFERENCES sites(id),
-  PRIMARY KEY(frame_id, depth, how)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS site_matches_by_site ON site_matches(site_id);
-)sql";
-
 constexpr char kSelectSites[] =
     "SELECT id, file, line, column, end_line, function, function_line, function_end_line, kind, "
     "type, type_size, bytes, in_loop, template, detail FROM sites ORDER BY id";
-
-constexpr char kHasSitesTable[] =
-    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sites'";
 
 // Decodes a kSelectSites row from any cursor-like source.
 template <typename Row>
@@ -84,19 +52,6 @@ struct StatementRow {
   std::string Text(int c) const { return st.IsNull(c) ? std::string() : st.ColumnText(c); }
   bool IsNull(int c) const { return st.IsNull(c); }
 };
-
-absl::StatusOr<bool> HasTable(const SqlDatabase& db, std::string_view name) {
-  ATR_ASSIGN_OR_RETURN(SqlStatement st,
-                       SqlStatement::Prepare(db,
-                                             "SELECT count(*) FROM sqlite_master "
-                                             "WHERE type = 'table' AND name = ?1",
-                                             "reading the schema"));
-  st.BindText(1, name);
-  ATR_ASSIGN_OR_RETURN(bool row, st.Step());
-  bool has = row && st.ColumnInt64(0) > 0;
-  st.Reset();
-  return has;
-}
 
 absl::Status CreateEmptyPrivateFile(const std::string& path) {
   int fd = open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
@@ -214,52 +169,44 @@ absl::StatusOr<StoreSummary> StoreSites(const std::string& path, const std::vect
       summary.is_trace = true;
     } else {
       ATR_ASSIGN_OR_RETURN(SqlDatabase probe, SqlDatabase::Open(path, SQLITE_OPEN_READONLY));
-      absl::StatusOr<bool> has_sites = HasTable(probe, "sites");
+      absl::StatusOr<bool> has_sites = probe.HasTable("sites");
       if (!has_sites.ok() || !*has_sites) {
         return absl::InvalidArgumentError(absl::StrCat(
             path, ": neither an atr trace nor an atr sites file (", reader.status().message(), ")"));
       }
     }
   }
-  ATR_ASSIGN_OR_RETURN(SqlDatabase db, SqlDatabase::Open(path, SQLITE_OPEN_READWRITE));
-  ATR_RETURN_IF_ERROR(db.Exec("PRAGMA busy_timeout = 5000", "opening"));
-  ATR_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "storing sites"));
-  absl::Status s = [&]() -> absl::Status {
-    ATR_RETURN_IF_ERROR(db.Exec(kSitesSchema, "creating the sites tables"));
-    ATR_RETURN_IF_ERROR(db.Exec("DELETE FROM site_matches; DELETE FROM sites", "replacing sites"));
-    ATR_RETURN_IF_ERROR(InsertSites(db, sites));
-    summary.sites = static_cast<int64_t>(sites.size());
-    if (summary.is_trace) ATR_RETURN_IF_ERROR(MatchFrames(db, sites, &summary));
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%.3f", info.seconds);
-    std::vector<std::pair<std::string, std::string>> meta = {
-        {"sites_database", info.database},
-        {"sites_files", absl::StrCat(info.files)},
-        {"sites_files_failed", absl::StrCat(info.files_failed)},
-        {"sites_scan_seconds", seconds},
-        {"sites_count", absl::StrCat(summary.sites)},
-    };
-    if (summary.is_trace) {
-      meta.emplace_back("sites_matched_lines", absl::StrCat(summary.matched_lines));
-    } else {
-      meta.emplace_back("sites_file", "1");
-    }
-    return SetMeta(db, meta);
-  }();
-  if (!s.ok()) {
-    db.Exec("ROLLBACK", "").IgnoreError();
-    return s;
+  // A standalone sites file keeps its scan facts in a meta table of its own.
+  ATR_ASSIGN_OR_RETURN(
+      TableTransaction t,
+      TableTransaction::Begin(path, {TableGroup::kMeta, TableGroup::kSourceSites}));
+  SqlDatabase& db = t.database();
+  ATR_RETURN_IF_ERROR(db.Exec("DELETE FROM site_matches; DELETE FROM sites", "replacing sites"));
+  ATR_RETURN_IF_ERROR(InsertSites(db, sites));
+  summary.sites = static_cast<int64_t>(sites.size());
+  if (summary.is_trace) ATR_RETURN_IF_ERROR(MatchFrames(db, sites, &summary));
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f", info.seconds);
+  std::vector<std::pair<std::string, std::string>> meta = {
+      {"sites_database", info.database},
+      {"sites_files", absl::StrCat(info.files)},
+      {"sites_files_failed", absl::StrCat(info.files_failed)},
+      {"sites_scan_seconds", seconds},
+      {"sites_count", absl::StrCat(summary.sites)},
+  };
+  if (summary.is_trace) {
+    meta.emplace_back("sites_matched_lines", absl::StrCat(summary.matched_lines));
+  } else {
+    meta.emplace_back("sites_file", "1");
   }
-  ATR_RETURN_IF_ERROR(db.Exec("COMMIT", "storing sites"));
+  ATR_RETURN_IF_ERROR(SetMeta(db, meta));
+  ATR_RETURN_IF_ERROR(t.Commit());
   return summary;
 }
 
 absl::StatusOr<std::vector<SourceSite>> ReadSites(const TraceReader& reader) {
   std::vector<SourceSite> out;
-  {
-    ATR_ASSIGN_OR_RETURN(QueryCursor has, QueryCursor::Run(reader, kHasSitesTable));
-    if (!has.Next() || has.Int(0) == 0) return out;
-  }
+  if (!reader.HasTable("sites")) return out;
   ATR_ASSIGN_OR_RETURN(QueryCursor q, QueryCursor::Run(reader, kSelectSites));
   while (q.Next()) out.push_back(DecodeSite(q));
   if (!q.status().ok()) return q.status();
@@ -273,7 +220,7 @@ absl::StatusOr<std::vector<SourceSite>> ReadSitesFile(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return absl::NotFoundError(path + ": no such file");
   ATR_ASSIGN_OR_RETURN(SqlDatabase db, SqlDatabase::Open(path, SQLITE_OPEN_READONLY));
-  absl::StatusOr<bool> has = HasTable(db, "sites");
+  absl::StatusOr<bool> has = db.HasTable("sites");
   if (!has.ok() || !*has) return absl::InvalidArgumentError(path + ": not an atr sites file or trace");
   ATR_ASSIGN_OR_RETURN(SqlStatement q, SqlStatement::Prepare(db, kSelectSites, "reading sites"));
   std::vector<SourceSite> out;

@@ -4,20 +4,11 @@
 #include "absl/strings/str_cat.h"
 #include "db/ops.h"
 #include "db/query.h"
+#include "db/table_groups.h"
 #include "db/trace_reader.h"
 
 namespace atr {
 namespace {
-
-constexpr char kCreateTables[] =
-    "CREATE TABLE IF NOT EXISTS spool_progress("
-    "id INTEGER PRIMARY KEY, file TEXT NOT NULL UNIQUE, pid INTEGER NOT NULL, "
-    "image INTEGER NOT NULL, committed_offset INTEGER NOT NULL, ref_tsc INTEGER NOT NULL, "
-    "ref_mono_ns INTEGER NOT NULL, tsc_hz INTEGER NOT NULL, first_module_row INTEGER NOT NULL, "
-    "terminated INTEGER NOT NULL)";
-constexpr char kCreateStacks[] =
-    "CREATE TABLE IF NOT EXISTS spool_stacks(file_id INTEGER NOT NULL, hash INTEGER NOT NULL, "
-    "stack INTEGER NOT NULL, PRIMARY KEY(file_id, hash)) WITHOUT ROWID";
 
 // Runs `sql` and calls row(cursor) for every row.
 template <typename F>
@@ -41,68 +32,45 @@ std::optional<int32_t> OptInt32(const QueryCursor& q, int col) {
 }  // namespace
 
 absl::Status StartSpoolProgress(TraceWriter& writer, int64_t start_mono_ns) {
-  if (auto s = writer.ExecuteSql(kCreateTables); !s.ok()) return s;
-  if (auto s = writer.ExecuteSql(kCreateStacks); !s.ok()) return s;
+  if (auto s = writer.EnsureTables(TableGroup::kSpoolProgress); !s.ok()) return s;
   if (auto s = writer.SetMetaInt("start_mono_ns", start_mono_ns); !s.ok()) return s;
   return writer.Flush();
 }
 
 absl::Status WriteSpoolFileProgress(TraceWriter& writer, const SpoolFileProgress& p) {
-  return writer.ExecuteSql(
-      "INSERT INTO spool_progress(id, file, pid, image, committed_offset, ref_tsc, ref_mono_ns, "
-      "tsc_hz, first_module_row, terminated) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
-      "ON CONFLICT(id) DO UPDATE SET committed_offset=?5, terminated=?10",
-      {p.id, std::string_view(p.file), int64_t{p.pid}, int64_t{p.image},
-       static_cast<int64_t>(p.committed_offset), static_cast<int64_t>(p.ref_tsc), p.ref_mono_ns,
-       p.tsc_hz, p.first_module_row, int64_t{p.terminated ? 1 : 0}});
+  return PutSpoolFile(writer, p);
 }
 
 absl::Status WriteSpoolStack(TraceWriter& writer, int64_t file_id, uint64_t hash, StackId stack) {
-  return writer.ExecuteSql("INSERT INTO spool_stacks(file_id, hash, stack) VALUES(?1,?2,?3)",
-                           {file_id, static_cast<int64_t>(hash), stack});
+  return AddSpoolStack(writer, file_id, hash, stack);
 }
 
 absl::StatusOr<std::optional<ResumeState>> ReadResumeState(const std::string& trace_path) {
   absl::StatusOr<TraceReader> opened = TraceReader::Open(trace_path);
   if (!opened.ok()) return opened.status();
   const TraceReader& r = *opened;
-  bool has_table = false;
-  absl::Status s = ForEachRow(
-      r, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='spool_progress'",
-      [&](const QueryCursor&) { has_table = true; });
-  if (!s.ok()) return s;
-  if (!has_table || r.MetaInt("complete").value_or(0) != 0) return std::nullopt;
+  if (!r.HasTable("spool_progress") || r.MetaInt("complete").value_or(0) != 0) {
+    return std::nullopt;
+  }
 
   ResumeState st;
   st.start_mono_ns = r.MetaInt("start_mono_ns").value_or(0);
   st.lost_events = r.MetaInt("lost_events").value_or(0);
   st.corrupt_chunks = r.MetaInt("corrupt_chunks").value_or(0);
   st.unknown_stacks = r.MetaInt("unknown_stacks").value_or(0);
+  absl::StatusOr<std::vector<SpoolFileRow>> files = ReadSpoolFiles(r);
+  if (!files.ok()) return files.status();
+  st.files = *std::move(files);
   absl::flat_hash_map<int64_t, size_t> file_index;
-  s.Update(ForEachRow(r,
-                      "SELECT id, file, pid, image, committed_offset, ref_tsc, ref_mono_ns, "
-                      "tsc_hz, first_module_row, terminated FROM spool_progress ORDER BY id",
-                      [&](const QueryCursor& q) {
-                        file_index[q.Int(0)] = st.files.size();
-                        st.files.push_back({.id = q.Int(0),
-                                            .file = q.Text(1),
-                                            .pid = static_cast<int32_t>(q.Int(2)),
-                                            .image = static_cast<int32_t>(q.Int(3)),
-                                            .committed_offset = static_cast<uint64_t>(q.Int(4)),
-                                            .ref_tsc = static_cast<uint64_t>(q.Int(5)),
-                                            .ref_mono_ns = q.Int(6),
-                                            .tsc_hz = q.Int(7),
-                                            .first_module_row = q.Int(8),
-                                            .terminated = q.Int(9) != 0});
-                      }));
+  for (size_t i = 0; i < st.files.size(); ++i) file_index[st.files[i].id] = i;
+  absl::StatusOr<std::vector<SpoolStackRow>> stacks = ReadSpoolStacks(r);
+  if (!stacks.ok()) return stacks.status();
   st.stacks.resize(st.files.size());
-  s.Update(ForEachRow(r, "SELECT file_id, hash, stack FROM spool_stacks",
-                      [&](const QueryCursor& q) {
-                        auto it = file_index.find(q.Int(0));
-                        if (it == file_index.end()) return;
-                        st.stacks[it->second].emplace_back(static_cast<uint64_t>(q.Int(1)),
-                                                           q.Int(2));
-                      }));
+  for (const SpoolStackRow& row : *stacks) {
+    auto it = file_index.find(row.file_id);
+    if (it != file_index.end()) st.stacks[it->second].emplace_back(row.hash, row.stack);
+  }
+  absl::Status s;
   s.Update(ForEachRow(r, "SELECT id, coalesce(module_id, 0), rel_pc FROM frames ORDER BY id",
                       [&](const QueryCursor& q) {
                         st.frames.push_back({.id = q.Int(0), .module_id = q.Int(1),

@@ -27,24 +27,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "db/spool_progress_table.h"
 #include "db/trace_rows.h"
 #include "db/trace_writer.h"
 
 namespace atr {
 
-// One spool file's row.
-struct SpoolFileProgress {
-  int64_t id = 0;                 // spool_stacks.file_id
-  std::string file;               // name in the spool directory: <pid>.<n>.spool
-  int32_t pid = 0;
-  int32_t image = 0;
-  uint64_t committed_offset = 0;  // bytes of whole chunks whose rows are committed
-  uint64_t ref_tsc = 0;           // its ProcessRecord's clock pair ...
-  int64_t ref_mono_ns = 0;
-  int64_t tsc_hz = 0;             // ... and the TSC rate used for it
-  int64_t first_module_row = 0;   // modules.id of its first module record
-  bool terminated = false;        // its process_exit or exec event was read
-};
+// One spool file's row (db/spool_progress_table.h).
+using SpoolFileProgress = SpoolFileRow;
 
 // Everything committed that a collector needs to continue the trace.
 struct ResumeState {
@@ -67,6 +57,8 @@ struct ResumeState {
 // Creates the tables, stores start_mono_ns in meta and commits: the first
 // checkpoint, before anything is read. REQUIRES: a new trace.
 absl::Status StartSpoolProgress(TraceWriter& writer, int64_t start_mono_ns);
+// The checkpoint's rows, in the writer's transaction (PutSpoolFile and
+// AddSpoolStack of db/spool_progress_table.h).
 absl::Status WriteSpoolFileProgress(TraceWriter& writer, const SpoolFileProgress& p);
 absl::Status WriteSpoolStack(TraceWriter& writer, int64_t file_id, uint64_t hash, StackId stack);
 
