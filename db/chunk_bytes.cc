@@ -23,7 +23,7 @@ absl::Status ChunkByteReader::ReadByte(const char* what, uint8_t* v) {
   return absl::OkStatus();
 }
 
-absl::Status ChunkByteReader::ReadVarint(const char* what, uint64_t* v) {
+absl::Status ChunkByteReader::ReadVarintSlow(const char* what, uint64_t* v) {
   uint64_t result = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= data_.size()) {

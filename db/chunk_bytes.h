@@ -40,7 +40,22 @@ class ChunkByteReader {
 
   absl::Status ReadByte(const char* what, uint8_t* v);
   // Fails on a varint running past the end or encoding more than 64 bits.
-  absl::Status ReadVarint(const char* what, uint64_t* v);
+  // Inline for the common case (decoders read one per exception).
+  absl::Status ReadVarint(const char* what, uint64_t* v) {
+    if (remaining() >= 10) {  // no bounds check per byte
+      const auto* p = reinterpret_cast<const uint8_t*>(data_.data() + pos_);
+      uint64_t result = 0;
+      for (int i = 0; i < 9; ++i) {
+        result |= static_cast<uint64_t>(p[i] & 0x7f) << (7 * i);
+        if ((p[i] & 0x80) == 0) {
+          pos_ += i + 1;
+          *v = result;
+          return absl::OkStatus();
+        }
+      }
+    }
+    return ReadVarintSlow(what, v);  // near the end, or ten bytes
+  }
   // The next `n` bytes, without copying.
   absl::Status ReadBytes(const char* what, uint64_t n, std::string_view* bytes);
 
@@ -48,6 +63,8 @@ class ChunkByteReader {
   bool AtEnd() const { return pos_ == data_.size(); }
 
  private:
+  absl::Status ReadVarintSlow(const char* what, uint64_t* v);
+
   std::string_view data_;
   size_t pos_ = 0;
 };

@@ -9,12 +9,9 @@ namespace atr {
 
 void PredictionScratch::Reset(size_t rows, uint32_t threads) {
   namespace p = chunk_prediction_internal;
-  linked_addr.resize(rows);
-  linked_size.resize(rows);
-  linked.assign(rows, 0);
+  links.resize(rows);
   last_addr.assign(size_t{threads} * p::kAddrKinds, 0);
   thread_addr.assign(threads, 0);
-  linked_stack.resize(rows);
   thread_stack.assign(size_t{threads} * 2, 0);
   release_stack_of.assign(kStackCacheSize, {0, 0});
   sp_depth_of.assign(kStackCacheSize, {0, 0});

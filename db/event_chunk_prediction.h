@@ -77,12 +77,18 @@ struct PredictionInputs {
 
 // Buffers reused from chunk to chunk (one per encoder or decoder).
 struct PredictionScratch {
-  std::vector<uint64_t> linked_addr;  // per row: addr of the allocation it releases
-  std::vector<uint64_t> linked_size;  //   and its size,
-  std::vector<uint8_t> linked;        //   valid where 1
+  // Per row: the allocation it releases, when that is in the chunk. Every
+  // entry is invalid between walks (a walk clears each row it reaches), so
+  // nothing is reset per chunk.
+  struct Link {
+    uint64_t addr = 0;
+    uint64_t size = 0;
+    uint64_t stack = 0;
+    bool valid = false;
+  };
+  std::vector<Link> links;
   std::vector<uint64_t> last_addr;    // per thread and AddrKind: last non-zero addr
   std::vector<uint64_t> thread_addr;  // per thread: addr of its previous event
-  std::vector<uint64_t> linked_stack; // per linked row: the allocation's stack
   std::vector<uint64_t> thread_stack; // per thread and role (2): its last stack
   // Direct-mapped: allocation stack -> stack of its last release, and
   // stack -> its last sp_depth. Entries are {tag (a stack), value}.
@@ -137,10 +143,12 @@ void WalkPredictedColumns(const PredictionInputs& in, PredictionScratch* s, Code
     const p::OpPrediction& op = p::kOpPredictions[in.op[i]];
     const uint32_t t = in.thread_index[i];
     uint64_t* last = &s->last_addr[t * p::kAddrKinds + op.addr_kind];
-    const bool linked = s->linked[i] != 0;
-    const uint64_t addr_guess = linked ? s->linked_addr[i] : (op.addr_kind == p::kNoAddr ? 0 : *last);
+    PredictionScratch::Link& link = s->links[i];
+    const bool linked = link.valid;
+    link.valid = false;
+    const uint64_t addr_guess = linked ? link.addr : (op.addr_kind == p::kNoAddr ? 0 : *last);
     const uint64_t addr = coder.Addr(i, addr_guess);
-    const uint64_t size = coder.Size(i, linked && op.size_from_link ? s->linked_size[i] : 0);
+    const uint64_t size = coder.Size(i, linked && op.size_from_link ? link.size : 0);
     const uint64_t arg_guess = op.arg_from == p::kArgThreadAddr ? s->thread_addr[t]
                                : op.arg_from == p::kArgRowAddr  ? addr
                                                                 : 0;
@@ -148,7 +156,7 @@ void WalkPredictedColumns(const PredictionInputs& in, PredictionScratch* s, Code
 
     uint64_t* thread_stack = &s->thread_stack[t * 2 + op.role];
     const uint64_t stack_guess =
-        linked ? p::Lookup(s->release_stack_of, s->linked_stack[i], *thread_stack) : *thread_stack;
+        linked ? p::Lookup(s->release_stack_of, link.stack, *thread_stack) : *thread_stack;
     const uint64_t stack = coder.Stack(i, stack_guess);
     auto& sp_slot = s->sp_depth_of[p::StackSlot(stack)];
     const uint64_t sp_depth = coder.SpDepth(i, sp_slot.first == stack ? sp_slot.second : 0);
@@ -157,15 +165,14 @@ void WalkPredictedColumns(const PredictionInputs& in, PredictionScratch* s, Code
     s->thread_addr[t] = addr;
     *thread_stack = stack;
     sp_slot = {stack, sp_depth};
-    if (linked) s->release_stack_of[p::StackSlot(s->linked_stack[i])] = {s->linked_stack[i], stack};
+    if (linked) s->release_stack_of[p::StackSlot(link.stack)] = {link.stack, stack};
     if (in.free_after[i] > 0) {
-      const int64_t j = p::LinkedRow(in, i, total_gap);
-      if (j >= 0) {
-        s->linked[j] = 1;
-        s->linked_addr[j] = addr;
-        s->linked_size[j] = size;
-        s->linked_stack[j] = stack;
-      }
+      // Without gaps the linked row is at the distance itself.
+      const auto distance = static_cast<uint64_t>(in.free_after[i]);
+      const int64_t j = total_gap != 0            ? p::LinkedRow(in, i, total_gap)
+                        : distance < n - i ? static_cast<int64_t>(i + distance)
+                                                  : -1;
+      if (j >= 0) s->links[j] = {.addr = addr, .size = size, .stack = stack, .valid = true};
     }
   }
 }

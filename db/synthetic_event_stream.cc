@@ -177,8 +177,12 @@ class Generator {
 
   void AddBlock(int t, int site, size_t row, uint64_t addr, uint64_t size) {
     blocks_.push_back(Block{addr, size, row, site});
-    live_.push_back(blocks_.size() - 1);
-    if (live_.size() > 4096) live_.erase(live_.begin());  // realloc candidates: recent blocks
+    // Realloc candidates: the 4096 most recent blocks, as a ring.
+    if (live_.size() < 4096) {
+      live_.push_back(blocks_.size() - 1);
+    } else {
+      live_[next_live_++ % live_.size()] = blocks_.size() - 1;
+    }
     Schedule(t, blocks_.size() - 1);
   }
 
@@ -209,6 +213,7 @@ class Generator {
   std::vector<Site> sites_;
   std::vector<Block> blocks_;
   std::vector<size_t> live_;
+  size_t next_live_ = 0;
   EventColumns out_;
   int64_t next_seq_;
   int64_t ts_ = 1'000'000;
