@@ -35,15 +35,25 @@ void CombinePlanes(const uint8_t* planes, size_t n, uint64_t* __restrict out) {
 
 void CombinePlanes(int w, const uint8_t* planes, size_t n, uint64_t* out) {
   switch (w) {
-    case 0: std::memset(out, 0, n * sizeof(uint64_t)); return;
-    case 1: return CombinePlanes<1>(planes, n, out);
-    case 2: return CombinePlanes<2>(planes, n, out);
-    case 3: return CombinePlanes<3>(planes, n, out);
-    case 4: return CombinePlanes<4>(planes, n, out);
-    case 5: return CombinePlanes<5>(planes, n, out);
-    case 6: return CombinePlanes<6>(planes, n, out);
-    case 7: return CombinePlanes<7>(planes, n, out);
-    default: return CombinePlanes<8>(planes, n, out);
+    case 0:
+      std::memset(out, 0, n * sizeof(uint64_t));
+      return;
+    case 1:
+      return CombinePlanes<1>(planes, n, out);
+    case 2:
+      return CombinePlanes<2>(planes, n, out);
+    case 3:
+      return CombinePlanes<3>(planes, n, out);
+    case 4:
+      return CombinePlanes<4>(planes, n, out);
+    case 5:
+      return CombinePlanes<5>(planes, n, out);
+    case 6:
+      return CombinePlanes<6>(planes, n, out);
+    case 7:
+      return CombinePlanes<7>(planes, n, out);
+    default:
+      return CombinePlanes<8>(planes, n, out);
   }
 }
 
@@ -86,11 +96,13 @@ PlaneLayout PackBytePlanes(absl::Span<const uint64_t> values, std::string* out) 
 
 absl::Status CheckPlaneLayout(PlaneLayout layout, uint64_t n) {
   if (layout.width > 8) {
-    return absl::DataLossError(absl::StrCat("byte width ", static_cast<int>(layout.width), " is more than 8"));
+    return absl::DataLossError(
+        absl::StrCat("byte width ", static_cast<int>(layout.width), " is more than 8"));
   }
   if (layout.exceptions > n || (layout.width == 8 && layout.exceptions != 0)) {
     return absl::DataLossError(absl::StrCat(layout.exceptions, " exceptions do not fit ", n,
-                                            " values of ", static_cast<int>(layout.width), " bytes"));
+                                            " values of ", static_cast<int>(layout.width),
+                                            " bytes"));
   }
   return absl::OkStatus();
 }

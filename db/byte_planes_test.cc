@@ -71,9 +71,9 @@ TEST(BytePlanesTest, RejectsPayloadsThatDoNotMatchTheLayout) {
               HasSubstr("left over"));
   EXPECT_THAT(UnpackBytePlanes(payload, {.width = 9}, absl::MakeSpan(out)).message(),
               HasSubstr("byte width 9"));
-  EXPECT_THAT(UnpackBytePlanes(payload, {.width = 8, .exceptions = 1}, absl::MakeSpan(out))
-                  .message(),
-              HasSubstr("exceptions do not fit"));
+  EXPECT_THAT(
+      UnpackBytePlanes(payload, {.width = 8, .exceptions = 1}, absl::MakeSpan(out)).message(),
+      HasSubstr("exceptions do not fit"));
   // An exception row past the end: planes of width 2 for 4 values, then row gap 4.
   std::string bad(8, '\0');
   bad += '\x04';

@@ -17,7 +17,8 @@ void PutVarint(std::string* out, uint64_t v) {
 
 absl::Status ChunkByteReader::ReadByte(const char* what, uint8_t* v) {
   if (pos_ >= data_.size()) {
-    return absl::DataLossError(absl::StrCat("truncated: ", what, " runs past the end of the chunk"));
+    return absl::DataLossError(
+        absl::StrCat("truncated: ", what, " runs past the end of the chunk"));
   }
   *v = static_cast<uint8_t>(data_[pos_++]);
   return absl::OkStatus();
@@ -44,8 +45,7 @@ absl::Status ChunkByteReader::ReadVarintSlow(const char* what, uint64_t* v) {
   return absl::DataLossError(absl::StrCat(what, ": varint does not fit 64 bits"));
 }
 
-absl::Status ChunkByteReader::ReadBytes(const char* what, uint64_t n,
-                                        std::string_view* bytes) {
+absl::Status ChunkByteReader::ReadBytes(const char* what, uint64_t n, std::string_view* bytes) {
   if (n > remaining()) {
     return absl::DataLossError(absl::StrCat("truncated: ", what, " needs ", n, " bytes, ",
                                             remaining(), " left in the chunk"));

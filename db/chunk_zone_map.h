@@ -30,15 +30,15 @@ struct OpSet {
 };
 
 struct ChunkZoneMap {
-  int64_t first_seq = 0;        // seq of the first and last event
+  int64_t first_seq = 0;  // seq of the first and last event
   int64_t last_seq = 0;
-  uint32_t n = 0;               // events in the chunk
-  int64_t min_ts_ns = 0;        // over every event (ts_ns is not ordered)
+  uint32_t n = 0;         // events in the chunk
+  int64_t min_ts_ns = 0;  // over every event (ts_ns is not ordered)
   int64_t max_ts_ns = 0;
-  uint64_t min_addr = 0;        // over events with addr != 0, unsigned order;
-  uint64_t max_addr = 0;        //   both 0 when every addr is 0
-  OpSet ops;                    // op codes that occur
-  std::vector<int64_t> threads; // threads.id values that occur, ascending, distinct
+  uint64_t min_addr = 0;         // over events with addr != 0, unsigned order;
+  uint64_t max_addr = 0;         //   both 0 when every addr is 0
+  OpSet ops;                     // op codes that occur
+  std::vector<int64_t> threads;  // threads.id values that occur, ascending, distinct
 
   bool HasOp(Op op) const { return ops.Has(static_cast<uint8_t>(op)); }
   bool HasAddresses() const { return max_addr != 0; }

@@ -87,8 +87,8 @@ std::string ZeroSections(int count) {
 
 TEST(EventChunkCorruptionTest, HandMadeBlobDecodes) {
   // Two events, every column zero but thread: the smallest valid blob shape.
-  const std::string blob = Header(2, 2) + ZeroSections(2) + RawSection(1, std::string("\x00\x01", 2)) +
-                           ZeroSections(7);
+  const std::string blob =
+      Header(2, 2) + ZeroSections(2) + RawSection(1, std::string("\x00\x01", 2)) + ZeroSections(7);
   EventChunkDecoder decoder;
   EventColumns out;
   ASSERT_TRUE(decoder.Decode(blob, &out).ok());
@@ -98,11 +98,14 @@ TEST(EventChunkCorruptionTest, HandMadeBlobDecodes) {
 
 TEST(EventChunkCorruptionTest, CountsOutOfRange) {
   EXPECT_EQ(DecodeError(Header(0, 1)), "event count 0 is outside 1..1048576");
-  EXPECT_EQ(DecodeError(Header(kMaxChunkEvents + 1, 1)), "event count 1048577 is outside 1..1048576");
+  EXPECT_EQ(DecodeError(Header(kMaxChunkEvents + 1, 1)),
+            "event count 1048577 is outside 1..1048576");
   EXPECT_EQ(DecodeError(Header(2, 3)), "thread count 3 is outside 1..2 (the event count)");
-  EXPECT_EQ(DecodeError(Header(2, 1) + RawSection(9, "")), "column seq: byte width 9 is more than 8");
-  EXPECT_EQ(DecodeError(Header(2, 1) + RawSection(1, "abc")),
-            "column seq: payload of 3 bytes is more than 2 values of 1 bytes and 0 exceptions can take");
+  EXPECT_EQ(DecodeError(Header(2, 1) + RawSection(9, "")),
+            "column seq: byte width 9 is more than 8");
+  EXPECT_EQ(
+      DecodeError(Header(2, 1) + RawSection(1, "abc")),
+      "column seq: payload of 3 bytes is more than 2 values of 1 bytes and 0 exceptions can take");
   EXPECT_EQ(DecodeError(Header(2, 1) + RawSection(0, "", 3)),
             "column seq: 3 exceptions do not fit 2 values of 0 bytes");
 }
@@ -117,8 +120,8 @@ TEST(EventChunkCorruptionTest, ValuesThatBreakInvariants) {
                         ZeroSections(6)),
             "column op: row 0 holds 256, not a byte");
   // sp_depth past 32 bits.
-  EXPECT_EQ(DecodeError(Header(1, 1) + ZeroSections(8) + RawSection(5, std::string("\0\0\0\0\x01", 5)) +
-                        ZeroSections(1)),
+  EXPECT_EQ(DecodeError(Header(1, 1) + ZeroSections(8) +
+                        RawSection(5, std::string("\0\0\0\0\x01", 5)) + ZeroSections(1)),
             "column sp_depth: row 0 holds 4294967296, more than 32 bits");
   // seq passing 2^63: base near the top and a gap.
   std::string h(1, static_cast<char>(kEventChunkCodecVersion));
@@ -173,12 +176,24 @@ TEST(EventChunkCorruptionTest, RandomMutationsNeverCrash) {
     for (int m = 0; m < mutations && !blob.empty(); ++m) {
       const size_t at = rng() % blob.size();
       switch (rng() % 6) {
-        case 0: blob[at] ^= static_cast<char>(1 << (rng() % 8)); break;
-        case 1: blob[at] = static_cast<char>(rng()); break;
-        case 2: blob.resize(at); break;
-        case 3: blob.append(1 + rng() % 16, static_cast<char>(rng())); break;
-        case 4: blob.insert(at, 1, static_cast<char>(rng())); break;
-        default: blob.erase(at, 1 + rng() % 4); break;
+        case 0:
+          blob[at] ^= static_cast<char>(1 << (rng() % 8));
+          break;
+        case 1:
+          blob[at] = static_cast<char>(rng());
+          break;
+        case 2:
+          blob.resize(at);
+          break;
+        case 3:
+          blob.append(1 + rng() % 16, static_cast<char>(rng()));
+          break;
+        case 4:
+          blob.insert(at, 1, static_cast<char>(rng()));
+          break;
+        default:
+          blob.erase(at, 1 + rng() % 4);
+          break;
       }
     }
     if (!decoder.Decode(blob, &out).ok()) {

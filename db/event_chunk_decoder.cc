@@ -16,8 +16,12 @@ struct ValueRestorer {
   EventColumns& out;
   uint64_t* sp_depth;  // widened: checked against 32 bits after the walk
 
-  uint64_t Addr(size_t i, uint64_t p) { return out.addr[i] = FromPredictionResidual(out.addr[i], p); }
-  uint64_t Size(size_t i, uint64_t p) { return out.size[i] = FromPredictionResidual(out.size[i], p); }
+  uint64_t Addr(size_t i, uint64_t p) {
+    return out.addr[i] = FromPredictionResidual(out.addr[i], p);
+  }
+  uint64_t Size(size_t i, uint64_t p) {
+    return out.size[i] = FromPredictionResidual(out.size[i], p);
+  }
   uint64_t Arg(size_t i, uint64_t p) { return out.arg[i] = FromPredictionResidual(out.arg[i], p); }
   uint64_t Stack(size_t i, uint64_t p) {
     const uint64_t v = FromHitOrLiteral(static_cast<uint64_t>(out.stack[i]), p);
@@ -66,9 +70,9 @@ absl::Status EventChunkDecoder::ReadSection(ChunkByteReader& reader, ChunkColumn
   if (s = CheckPlaneLayout(layout, n); !s.ok()) return InColumn(name, s);
   // Checked before anything is allocated for it.
   if (payload_size > MaxPlanePayload(layout, n)) {
-    return Corrupt(name, absl::StrCat("payload of ", payload_size, " bytes is more than ", n,
-                                      " values of ", width, " bytes and ", exceptions,
-                                      " exceptions can take"));
+    return Corrupt(
+        name, absl::StrCat("payload of ", payload_size, " bytes is more than ", n, " values of ",
+                           width, " bytes and ", exceptions, " exceptions can take"));
   }
   std::string_view payload;
   if (storage == static_cast<uint8_t>(SectionStorage::kRaw)) {
@@ -88,8 +92,8 @@ absl::Status EventChunkDecoder::ReadSection(ChunkByteReader& reader, ChunkColumn
       return Corrupt(name, absl::StrCat("zstd: ", ZSTD_getErrorName(got)));
     }
     if (got != payload_size) {
-      return Corrupt(name, absl::StrCat("zstd frame holds ", got, " bytes, the section says ",
-                                        payload_size));
+      return Corrupt(
+          name, absl::StrCat("zstd frame holds ", got, " bytes, the section says ", payload_size));
     }
     payload = std::string_view(payload_.get(), payload_size);
   } else {
@@ -98,7 +102,8 @@ absl::Status EventChunkDecoder::ReadSection(ChunkByteReader& reader, ChunkColumn
   if (s = UnpackBytePlanes(payload, layout, residuals); !s.ok()) {
     return InColumn(name, s);
   }
-  if (section_bytes != nullptr) (*section_bytes)[static_cast<int>(column)] += start - reader.remaining();
+  if (section_bytes != nullptr)
+    (*section_bytes)[static_cast<int>(column)] += start - reader.remaining();
   return absl::OkStatus();
 }
 
@@ -109,15 +114,14 @@ absl::Status EventChunkDecoder::Decode(std::string_view blob, EventColumns* out,
   uint8_t version = 0;
   if (s = reader.ReadByte("codec version", &version); !s.ok()) return s;
   if (version != kEventChunkCodecVersion) {
-    return absl::DataLossError(absl::StrCat("unknown event chunk codec version ", static_cast<int>(version),
-                                            " (this atr reads version ",
+    return absl::DataLossError(absl::StrCat("unknown event chunk codec version ",
+                                            static_cast<int>(version), " (this atr reads version ",
                                             kEventChunkCodecVersion, ")"));
   }
   uint64_t n = 0, thread_count = 0;
   if (s = reader.ReadVarint("event count", &n); !s.ok()) return s;
   if (n == 0 || n > kMaxChunkEvents) {
-    return absl::DataLossError(
-        absl::StrCat("event count ", n, " is outside 1..", kMaxChunkEvents));
+    return absl::DataLossError(absl::StrCat("event count ", n, " is outside 1..", kMaxChunkEvents));
   }
   if (s = reader.ReadVarint("thread count", &thread_count); !s.ok()) return s;
   if (thread_count == 0 || thread_count > n) {
@@ -148,7 +152,8 @@ absl::Status EventChunkDecoder::Decode(std::string_view blob, EventColumns* out,
   thread_index_.resize(n);
 
   // seq: base + gaps, each seq at least one more than the one before.
-  if (s = ReadSection(reader, ChunkColumn::kSeq, AsResiduals(out->seq), section_bytes); !s.ok()) return s;
+  if (s = ReadSection(reader, ChunkColumn::kSeq, AsResiduals(out->seq), section_bytes); !s.ok())
+    return s;
   __int128 seq = static_cast<__int128>(UnZigZag(base_seq)) - 1;
   for (uint64_t i = 0; i < n; ++i) {
     seq += 1 + static_cast<__int128>(static_cast<uint64_t>(out->seq[i]));
@@ -158,59 +163,70 @@ absl::Status EventChunkDecoder::Decode(std::string_view blob, EventColumns* out,
     out->seq[i] = static_cast<int64_t>(seq);
   }
   // ts_ns: base + zig-zag deltas, 64-bit wrapping like the encoder's.
-  if (s = ReadSection(reader, ChunkColumn::kTs, AsResiduals(out->ts_ns), section_bytes); !s.ok()) return s;
+  if (s = ReadSection(reader, ChunkColumn::kTs, AsResiduals(out->ts_ns), section_bytes); !s.ok())
+    return s;
   uint64_t ts = static_cast<uint64_t>(UnZigZag(base_ts));
   for (uint64_t i = 0; i < n; ++i) {
     ts += static_cast<uint64_t>(UnZigZag(static_cast<uint64_t>(out->ts_ns[i])));
     out->ts_ns[i] = static_cast<int64_t>(ts);
   }
   // thread: dictionary indexes.
-  if (s = ReadSection(reader, ChunkColumn::kThread, absl::MakeSpan(residuals_), section_bytes); !s.ok()) return s;
+  if (s = ReadSection(reader, ChunkColumn::kThread, absl::MakeSpan(residuals_), section_bytes);
+      !s.ok())
+    return s;
   for (uint64_t i = 0; i < n; ++i) {
     if (residuals_[i] >= thread_count) {
       return absl::DataLossError(absl::StrCat("column thread: row ", i, " names thread ",
-                                              residuals_[i], " of a dictionary of ",
-                                              thread_count));
+                                              residuals_[i], " of a dictionary of ", thread_count));
     }
     thread_index_[i] = static_cast<uint32_t>(residuals_[i]);
     out->thread[i] = threads_[residuals_[i]];
   }
   // op: bytes.
-  if (s = ReadSection(reader, ChunkColumn::kOp, absl::MakeSpan(residuals_), section_bytes); !s.ok()) return s;
+  if (s = ReadSection(reader, ChunkColumn::kOp, absl::MakeSpan(residuals_), section_bytes); !s.ok())
+    return s;
   for (uint64_t i = 0; i < n; ++i) {
     if (residuals_[i] > 0xff) {
-      return absl::DataLossError(absl::StrCat("column op: row ", i, " holds ", residuals_[i],
-                                              ", not a byte"));
+      return absl::DataLossError(
+          absl::StrCat("column op: row ", i, " holds ", residuals_[i], ", not a byte"));
     }
     out->op[i] = static_cast<uint8_t>(residuals_[i]);
   }
   // addr, size, arg, stack, sp_depth: residuals now, values after the
   // prediction walk (which needs free_after, the last section).
-  if (s = ReadSection(reader, ChunkColumn::kAddr, absl::MakeSpan(out->addr), section_bytes); !s.ok()) return s;
-  if (s = ReadSection(reader, ChunkColumn::kSize, absl::MakeSpan(out->size), section_bytes); !s.ok()) return s;
-  if (s = ReadSection(reader, ChunkColumn::kArg, absl::MakeSpan(out->arg), section_bytes); !s.ok()) return s;
-  if (s = ReadSection(reader, ChunkColumn::kStack, AsResiduals(out->stack), section_bytes); !s.ok()) return s;
+  if (s = ReadSection(reader, ChunkColumn::kAddr, absl::MakeSpan(out->addr), section_bytes);
+      !s.ok())
+    return s;
+  if (s = ReadSection(reader, ChunkColumn::kSize, absl::MakeSpan(out->size), section_bytes);
+      !s.ok())
+    return s;
+  if (s = ReadSection(reader, ChunkColumn::kArg, absl::MakeSpan(out->arg), section_bytes); !s.ok())
+    return s;
+  if (s = ReadSection(reader, ChunkColumn::kStack, AsResiduals(out->stack), section_bytes); !s.ok())
+    return s;
   if (s = ReadSection(reader, ChunkColumn::kSpDepth, absl::MakeSpan(residuals_), section_bytes);
       !s.ok()) {
     return s;
   }
-  if (s = ReadSection(reader, ChunkColumn::kFreeAfter, AsResiduals(out->free_after), section_bytes); !s.ok()) {
+  if (s = ReadSection(reader, ChunkColumn::kFreeAfter, AsResiduals(out->free_after), section_bytes);
+      !s.ok()) {
     return s;
   }
   if (!reader.AtEnd()) {
-    return absl::DataLossError(
-        absl::StrCat(reader.remaining(), " bytes follow the last column"));
+    return absl::DataLossError(absl::StrCat(reader.remaining(), " bytes follow the last column"));
   }
 
   ValueRestorer restorer{*out, residuals_.data()};
-  const PredictionInputs inputs{.seq = out->seq, .op = out->op, .thread_index = thread_index_,
+  const PredictionInputs inputs{.seq = out->seq,
+                                .op = out->op,
+                                .thread_index = thread_index_,
                                 .free_after = out->free_after,
                                 .thread_count = static_cast<uint32_t>(thread_count)};
   WalkPredictedColumns(inputs, &prediction_, restorer);
   for (uint64_t i = 0; i < n; ++i) {
     if (residuals_[i] > std::numeric_limits<uint32_t>::max()) {
-      return absl::DataLossError(absl::StrCat("column sp_depth: row ", i, " holds ",
-                                              residuals_[i], ", more than 32 bits"));
+      return absl::DataLossError(absl::StrCat("column sp_depth: row ", i, " holds ", residuals_[i],
+                                              ", more than 32 bits"));
     }
     out->sp_depth[i] = static_cast<uint32_t>(residuals_[i]);
   }

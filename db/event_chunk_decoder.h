@@ -59,7 +59,7 @@ class EventChunkDecoder {
   ZSTD_DCtx_s* dctx_;
   std::unique_ptr<char[]> payload_;  // decompressed section; not zero-filled
   uint64_t payload_capacity_ = 0;
-  std::vector<int64_t> threads_;     // the chunk's thread dictionary
+  std::vector<int64_t> threads_;  // the chunk's thread dictionary
   std::vector<uint32_t> thread_index_;
   std::vector<uint64_t> residuals_;  // columns narrower than 64 bits
   PredictionScratch prediction_;

@@ -52,8 +52,7 @@ void CopyAsResiduals(const std::vector<T>& values, std::vector<uint64_t>* out) {
 
 }  // namespace
 
-EventChunkEncoder::EventChunkEncoder(int zstd_level)
-    : cctx_(ZSTD_createCCtx()) {
+EventChunkEncoder::EventChunkEncoder(int zstd_level) : cctx_(ZSTD_createCCtx()) {
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, zstd_level);
   // A 4-byte checksum per frame: a damaged chunk is an error, not wrong events.
   ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
@@ -153,7 +152,9 @@ absl::Status EventChunkEncoder::Encode(const EventColumns& c, std::string* blob,
                         arg_residuals_.data(),
                         stack_residuals_.data(),
                         sp_depth_residuals_.data()};
-  const PredictionInputs inputs{.seq = c.seq, .op = c.op, .thread_index = thread_index_,
+  const PredictionInputs inputs{.seq = c.seq,
+                                .op = c.op,
+                                .thread_index = thread_index_,
                                 .free_after = c.free_after,
                                 .thread_count = static_cast<uint32_t>(threads.size())};
   WalkPredictedColumns(inputs, &prediction_, writer);

@@ -59,8 +59,8 @@ int64_t LinkedRow(const PredictionInputs& in, size_t row, uint64_t total_gap) {
   // Seqs rise by at least 1 per row and skip total_gap in all, so the target
   // row is within [row + distance - total_gap, row + distance].
   const uint64_t hi = std::min<uint64_t>(n - 1, row + distance);
-  const uint64_t lo = distance > total_gap ? std::max<uint64_t>(row + 1, row + distance - total_gap)
-                                           : row + 1;
+  const uint64_t lo =
+      distance > total_gap ? std::max<uint64_t>(row + 1, row + distance - total_gap) : row + 1;
   if (lo > hi) return -1;
   if (lo == hi) return in.seq[lo] == target ? static_cast<int64_t>(lo) : -1;
   const auto first = in.seq.begin() + lo, last = in.seq.begin() + hi + 1;

@@ -87,9 +87,9 @@ struct PredictionScratch {
     bool valid = false;
   };
   std::vector<Link> links;
-  std::vector<uint64_t> last_addr;    // per thread and AddrKind: last non-zero addr
-  std::vector<uint64_t> thread_addr;  // per thread: addr of its previous event
-  std::vector<uint64_t> thread_stack; // per thread and role (2): its last stack
+  std::vector<uint64_t> last_addr;     // per thread and AddrKind: last non-zero addr
+  std::vector<uint64_t> thread_addr;   // per thread: addr of its previous event
+  std::vector<uint64_t> thread_stack;  // per thread and role (2): its last stack
   // Direct-mapped: allocation stack -> stack of its last release, and
   // stack -> its last sp_depth. Entries are {tag (a stack), value}.
   std::vector<std::pair<uint64_t, uint64_t>> release_stack_of;
@@ -169,9 +169,9 @@ void WalkPredictedColumns(const PredictionInputs& in, PredictionScratch* s, Code
     if (in.free_after[i] > 0) {
       // Without gaps the linked row is at the distance itself.
       const auto distance = static_cast<uint64_t>(in.free_after[i]);
-      const int64_t j = total_gap != 0            ? p::LinkedRow(in, i, total_gap)
+      const int64_t j = total_gap != 0     ? p::LinkedRow(in, i, total_gap)
                         : distance < n - i ? static_cast<int64_t>(i + distance)
-                                                  : -1;
+                                           : -1;
       if (j >= 0) s->links[j] = {.addr = addr, .size = size, .stack = stack, .valid = true};
     }
   }

@@ -78,13 +78,20 @@ size_t ExpectRoundTrip(const EventColumns& c) {
 // medium and any 64 bits.
 uint64_t Extreme(std::mt19937_64& rng) {
   switch (rng() % 8) {
-    case 0: return 0;
-    case 1: return kMax64;
-    case 2: return (uint64_t{1} << 63) | rng();
-    case 3: return rng() % 256;
-    case 4: return rng() % 100000;
-    case 5: return 0x7f00'0000'0000ull + rng() % (1 << 30);
-    default: return rng();
+    case 0:
+      return 0;
+    case 1:
+      return kMax64;
+    case 2:
+      return (uint64_t{1} << 63) | rng();
+    case 3:
+      return rng() % 256;
+    case 4:
+      return rng() % 100000;
+    case 5:
+      return 0x7f00'0000'0000ull + rng() % (1 << 30);
+    default:
+      return rng();
   }
 }
 
@@ -108,8 +115,9 @@ EventColumns RandomStream(const StreamShape& shape) {
     ts += static_cast<int64_t>(rng() % 4 == 0 ? rng() : rng() % 1000) - 200;  // wraps at will
     c.seq[i] = seq;
     c.ts_ns[i] = ts;
-    c.thread[i] = shape.threads > 1 && rng() % 3 == 0 ? static_cast<int64_t>(rng() % shape.threads) * 7 - 3
-                                                     : 1;
+    c.thread[i] = shape.threads > 1 && rng() % 3 == 0
+                      ? static_cast<int64_t>(rng() % shape.threads) * 7 - 3
+                      : 1;
     c.op[i] = rng() % 10 == 0 ? static_cast<uint8_t>(rng()) : static_cast<uint8_t>(1 + rng() % 81);
     c.addr[i] = Extreme(rng);
     c.size[i] = Extreme(rng);
@@ -123,17 +131,22 @@ EventColumns RandomStream(const StreamShape& shape) {
       case 1:
         if (i + 1 < shape.n) c.free_after[i] = c.seq[i + 1 + rng() % (shape.n - i - 1)] - c.seq[i];
         break;
-      case 2: c.free_after[i] = static_cast<int64_t>(rng() % 10'000'000); break;
-      case 3: c.free_after[i] = static_cast<int64_t>(Extreme(rng)); break;
-      default: break;
+      case 2:
+        c.free_after[i] = static_cast<int64_t>(rng() % 10'000'000);
+        break;
+      case 3:
+        c.free_after[i] = static_cast<int64_t>(Extreme(rng));
+        break;
+      default:
+        break;
     }
   }
   return c;
 }
 
 TEST(EventChunkTest, RoundTripsRandomStreamsWithExtremeValues) {
-  const StreamShape shapes[] = {{1, 1, 1},     {2, 2, 2},     {17, 3, 3},     {300, 1, 4},
-                                {1000, 8, 5},  {4096, 40, 6}, {5000, 3000, 7}, {65536, 5, 8}};
+  const StreamShape shapes[] = {{1, 1, 1},    {2, 2, 2},     {17, 3, 3},      {300, 1, 4},
+                                {1000, 8, 5}, {4096, 40, 6}, {5000, 3000, 7}, {65536, 5, 8}};
   for (const StreamShape& shape : shapes) {
     SCOPED_TRACE(testing::Message() << "n=" << shape.n << " threads=" << shape.threads);
     ExpectRoundTrip(RandomStream(shape));

@@ -46,9 +46,9 @@ absl::Status CheckChunkColumns(const EventColumns& c) {
     return absl::InvalidArgumentError(
         absl::StrCat("event chunk: ", n, " events, more than the limit of ", kMaxChunkEvents));
   }
-  const size_t sizes[] = {c.ts_ns.size(), c.thread.size(), c.op.size(),   c.addr.size(),
-                          c.size.size(),  c.arg.size(),    c.stack.size(), c.sp_depth.size(),
-                          c.free_after.size()};
+  const size_t sizes[] = {c.ts_ns.size(), c.thread.size(),   c.op.size(),
+                          c.addr.size(),  c.size.size(),     c.arg.size(),
+                          c.stack.size(), c.sp_depth.size(), c.free_after.size()};
   for (size_t s : sizes) {
     if (s != n) {
       return absl::InvalidArgumentError(

@@ -12,11 +12,11 @@ namespace atr {
 namespace {
 
 struct Site {
-  Op op;              // acquiring op
-  uint64_t size;      // typical request
-  double mean_life;   // events until its blocks are freed; 0 = leaked
-  int64_t stack;      // stacks.id of the allocation
-  int64_t free_stack; // and of its usual release
+  Op op;               // acquiring op
+  uint64_t size;       // typical request
+  double mean_life;    // events until its blocks are freed; 0 = leaked
+  int64_t stack;       // stacks.id of the allocation
+  int64_t free_stack;  // and of its usual release
   uint32_t sp_depth;
 };
 
@@ -44,16 +44,23 @@ class Generator {
     std::uniform_real_distribution<double> unit;
     for (int s = 0; s < o.sites; ++s) {
       const double u = unit(rng_);
-      Op op = u < 0.45 ? Op::kMalloc : u < 0.80 ? Op::kNew : u < 0.88 ? Op::kNewArray
-            : u < 0.93 ? Op::kCalloc : u < 0.985 ? Op::kRealloc : Op::kPosixMemalign;
+      Op op = u < 0.45    ? Op::kMalloc
+              : u < 0.80  ? Op::kNew
+              : u < 0.88  ? Op::kNewArray
+              : u < 0.93  ? Op::kCalloc
+              : u < 0.985 ? Op::kRealloc
+                          : Op::kPosixMemalign;
       const double life = unit(rng_);
-      sites_.push_back(Site{
-          .op = op,
-          .size = static_cast<uint64_t>(std::exp2(3 + 9 * unit(rng_) * unit(rng_))),
-          .mean_life = life < 0.02 ? 0.0 : life < 0.6 ? 8.0 : life < 0.9 ? 300.0 : 30000.0,
-          .stack = 1 + static_cast<int64_t>(rng_() % 60000),
-          .free_stack = 1 + static_cast<int64_t>(rng_() % 60000),
-          .sp_depth = 400 + static_cast<uint32_t>(rng_() % 6000) * 16});
+      sites_.push_back(
+          Site{.op = op,
+               .size = static_cast<uint64_t>(std::exp2(3 + 9 * unit(rng_) * unit(rng_))),
+               .mean_life = life < 0.02  ? 0.0
+                            : life < 0.6 ? 8.0
+                            : life < 0.9 ? 300.0
+                                         : 30000.0,
+               .stack = 1 + static_cast<int64_t>(rng_() % 60000),
+               .free_stack = 1 + static_cast<int64_t>(rng_() % 60000),
+               .sp_depth = 400 + static_cast<uint32_t>(rng_() % 6000) * 16});
     }
   }
 
@@ -115,8 +122,7 @@ class Generator {
     return a;
   }
 
-  size_t Row(int t, Op op, uint64_t addr, uint64_t size, uint64_t arg, int64_t stack,
-             uint32_t sp) {
+  size_t Row(int t, Op op, uint64_t addr, uint64_t size, uint64_t arg, int64_t stack, uint32_t sp) {
     ts_ += 40 + static_cast<int64_t>(std::exponential_distribution<double>(1.0 / 120)(rng_));
     // Another CPU's clock may read a little behind.
     const int64_t skew = rng_() % 64 == 0 ? -static_cast<int64_t>(rng_() % 300) : 0;
@@ -136,7 +142,8 @@ class Generator {
   void Schedule(int t, size_t block) {
     const Site& s = sites_[blocks_[block].site];
     if (s.mean_life == 0) return;  // leaked
-    const auto life = static_cast<size_t>(std::exponential_distribution<double>(1 / s.mean_life)(rng_));
+    const auto life =
+        static_cast<size_t>(std::exponential_distribution<double>(1 / s.mean_life)(rng_));
     // One block in twenty is freed by another thread.
     const int owner = rng_() % 20 == 0 ? static_cast<int>(rng_() % o_.threads) : t;
     threads_[owner].due.push(Due{step_ + 1 + life, block});
@@ -166,7 +173,8 @@ class Generator {
         out_.free_after[ob.row] = out_.seq[rel] - out_.seq[ob.row];
         const uint64_t new_size = ob.size + size;
         const uint64_t addr = rng_() % 3 == 0 ? ob.addr : Place(t, new_size);
-        AddBlock(t, site, Row(t, Op::kRealloc, addr, new_size, ob.addr, s.stack, sp), addr, new_size);
+        AddBlock(t, site, Row(t, Op::kRealloc, addr, new_size, ob.addr, s.stack, sp), addr,
+                 new_size);
         return;
       }
     }
@@ -202,7 +210,8 @@ class Generator {
     const size_t row = Row(t, op, block.addr, size, 0, s.free_stack, s.sp_depth + 32);
     out_.free_after[block.row] = out_.seq[row] - out_.seq[block.row];
     if (block.size <= (64 << 10)) {
-      threads_[t].free_lists[std::min<size_t>(63, (block.size + 15) / 16 / 8)].push_back(block.addr);
+      threads_[t].free_lists[std::min<size_t>(63, (block.size + 15) / 16 / 8)].push_back(
+          block.addr);
     }
     block.addr = 0;
   }
