@@ -3,6 +3,7 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "db/chunk_bytes.h"
@@ -26,6 +27,10 @@ uint64_t EstimatedPayload(const std::array<uint64_t, 9>& counts, uint64_t n, int
 // parameter so the loop has no inner loop and vectorizes.
 template <int W>
 void CombinePlanes(const uint8_t* planes, size_t n, uint64_t* __restrict out) {
+  if constexpr (W == 0) {
+    std::memset(out, 0, n * sizeof(uint64_t));
+    return;
+  }
   for (size_t i = 0; i < n; ++i) {
     uint64_t v = 0;
     for (int k = 0; k < W; ++k) v |= static_cast<uint64_t>(planes[k * n + i]) << (8 * k);
@@ -33,29 +38,13 @@ void CombinePlanes(const uint8_t* planes, size_t n, uint64_t* __restrict out) {
   }
 }
 
-void CombinePlanes(int w, const uint8_t* planes, size_t n, uint64_t* out) {
-  switch (w) {
-    case 0:
-      std::memset(out, 0, n * sizeof(uint64_t));
-      return;
-    case 1:
-      return CombinePlanes<1>(planes, n, out);
-    case 2:
-      return CombinePlanes<2>(planes, n, out);
-    case 3:
-      return CombinePlanes<3>(planes, n, out);
-    case 4:
-      return CombinePlanes<4>(planes, n, out);
-    case 5:
-      return CombinePlanes<5>(planes, n, out);
-    case 6:
-      return CombinePlanes<6>(planes, n, out);
-    case 7:
-      return CombinePlanes<7>(planes, n, out);
-    default:
-      return CombinePlanes<8>(planes, n, out);
-  }
+// CombinePlanes<W> for widths 0..8, indexed by width.
+template <size_t... W>
+constexpr std::array<void (*)(const uint8_t*, size_t, uint64_t*), sizeof...(W)> CombineTable(
+    std::index_sequence<W...>) {
+  return {&CombinePlanes<static_cast<int>(W)>...};
 }
+constexpr auto kCombine = CombineTable(std::make_index_sequence<9>());
 
 }  // namespace
 
@@ -120,7 +109,7 @@ absl::Status UnpackBytePlanes(std::string_view payload, PlaneLayout layout,
   ChunkByteReader reader(payload);
   std::string_view planes;
   if (absl::Status s = reader.ReadBytes("byte planes", n * w, &planes); !s.ok()) return s;
-  CombinePlanes(w, reinterpret_cast<const uint8_t*>(planes.data()), n, out.data());
+  kCombine[w](reinterpret_cast<const uint8_t*>(planes.data()), n, out.data());
 
   const int shift = 8 * w;
   uint64_t next_row = 0;
