@@ -32,9 +32,9 @@ namespace atr {
 
 class EventChunkEncoder {
  public:
-  // zstd level 3 is zstd's default: level 1 encodes ~1.5x faster for ~10%
-  // more bytes; higher levels cost far more time than they save.
-  static constexpr int kDefaultZstdLevel = 3;
+  // Level 1: on byte planes it is within 0.5% of level 3's size and
+  // encodes ~1.4x faster (docs/benchmarks.md, "Event chunks").
+  static constexpr int kDefaultZstdLevel = 1;
 
   explicit EventChunkEncoder(int zstd_level = kDefaultZstdLevel);
   ~EventChunkEncoder();
