@@ -109,12 +109,12 @@ EventColumns RandomStream(const StreamShape& shape) {
   EventColumns c;
   c.Resize(shape.n);
   int64_t seq = static_cast<int64_t>(rng() % 1'000'000'000) - 500'000'000;
-  int64_t ts = static_cast<int64_t>(rng());
+  uint64_t ts = rng();  // unsigned: it wraps at will
   for (size_t i = 0; i < shape.n; ++i) {
     seq += 1 + (rng() % 5 == 0 ? static_cast<int64_t>(rng() % (rng() % 2 ? 3 : 1'000'000)) : 0);
-    ts += static_cast<int64_t>(rng() % 4 == 0 ? rng() : rng() % 1000) - 200;  // wraps at will
+    ts += (rng() % 4 == 0 ? rng() : rng() % 1000) - 200;
     c.seq[i] = seq;
-    c.ts_ns[i] = ts;
+    c.ts_ns[i] = static_cast<int64_t>(ts);
     c.thread[i] = shape.threads > 1 && rng() % 3 == 0
                       ? static_cast<int64_t>(rng() % shape.threads) * 7 - 3
                       : 1;
