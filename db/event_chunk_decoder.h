@@ -4,8 +4,9 @@
 // codec version, truncated, bad zstd frame, sizes that do not add up,
 // varints past the end, values that break the columns' invariants) gives an
 // absl::Status with one line saying what is wrong; the caller adds which
-// chunk (its first_seq). Never reads outside the blob, allocates at most
-// about 50 bytes per event for at most kMaxChunkEvents events, and runs in
+// chunk (its first_seq). Never reads outside the blob, allocates about
+// 140 bytes per event (columns, residuals, links, one section's payload)
+// for at most kMaxChunkEvents events, and runs in
 // time linear in the events and the blob's size.
 // Format: docs/trace-format.md, "Event chunks".
 //

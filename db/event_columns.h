@@ -25,7 +25,7 @@
 namespace atr {
 
 // Most events one chunk may hold. Bounds what a decoder allocates for a blob
-// it has not verified yet (about 50 bytes per event).
+// it has not verified yet (about 140 bytes per event, so ~150 MB).
 inline constexpr size_t kMaxChunkEvents = size_t{1} << 20;
 
 struct EventColumns {
