@@ -1,8 +1,9 @@
-// The predictions that make addr, size and arg cheap in an event chunk, as
-// one walk shared by the encoder and the decoder, so the two can never
-// disagree. Row by row, in seq order, each value is stored as a residual
-// against a prediction made only from what the decoder already has (seq,
-// op, thread, free_after of every row; addr, size, arg of earlier rows):
+// The predictions that make addr, size, arg, stack and sp_depth cheap in an
+// event chunk, as one walk shared by the encoder and the decoder, so the
+// two can never disagree. Row by row, in seq order, each value is stored as
+// a residual against a prediction made only from what the decoder already
+// has: seq, op, thread and free_after of every row, the predicted columns
+// of earlier rows, and this row's columns listed before it here:
 //
 //   addr  - a release whose allocation is in the same chunk (an earlier row
 //           with seq + free_after = this seq): that allocation's addr, so

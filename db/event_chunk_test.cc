@@ -12,6 +12,7 @@
 #include "db/event_chunk_decoder.h"
 #include "db/event_chunk_encoder.h"
 #include "db/event_chunk_format.h"
+#include "db/event_chunk_prediction.h"
 #include "db/event_columns.h"
 #include "db/ops.h"
 #include "db/synthetic_event_stream.h"
@@ -151,6 +152,20 @@ TEST(EventChunkTest, RoundTripsRandomStreamsWithExtremeValues) {
     SCOPED_TRACE(testing::Message() << "n=" << shape.n << " threads=" << shape.threads);
     ExpectRoundTrip(RandomStream(shape));
   }
+}
+
+// Both residual codes are bijections on 64 bits, for any guess.
+TEST(EventChunkTest, ResidualCodesInvertForEveryGuess) {
+  const uint64_t values[] = {0, 1, 2, 1000, uint64_t{1} << 63, kMax64 - 1, kMax64};
+  for (uint64_t guess : values) {
+    for (uint64_t v : values) {
+      EXPECT_EQ(FromPredictionResidual(PredictionResidual(v, guess), guess), v);
+      EXPECT_EQ(FromHitOrLiteral(HitOrLiteral(v, guess), guess), v);
+    }
+    EXPECT_EQ(HitOrLiteral(guess, guess), 0u);
+    EXPECT_EQ(PredictionResidual(guess, guess), 0u);
+  }
+  EXPECT_EQ(PredictionResidual(0x1000, 0x1010), 31u);  // zz(-16)
 }
 
 TEST(EventChunkTest, RoundTripsOneEvent) {
