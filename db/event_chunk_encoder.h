@@ -5,7 +5,8 @@
 // transforms: db/event_chunk_prediction.h and the encoder's source.
 //
 // Thread-compatible: one encoder per thread; it keeps its zstd context and
-// buffers from chunk to chunk, so encoding allocates nothing once warm.
+// buffers from chunk to chunk: once warm, encoding allocates only the zone
+// map's thread list.
 //
 //   atr::EventChunkEncoder encoder;
 //   std::string blob;
