@@ -9,6 +9,7 @@ find_package(SQLite3 REQUIRED)
 find_package(CLI11 REQUIRED CONFIG)
 pkg_check_modules(CAPSTONE REQUIRED IMPORTED_TARGET capstone)
 pkg_check_modules(UNWIND REQUIRED IMPORTED_TARGET libunwind)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 
 find_package(LLVM 14 REQUIRED CONFIG)
 find_package(Clang REQUIRED CONFIG HINTS "${LLVM_DIR}/../clang")

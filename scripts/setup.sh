@@ -8,7 +8,7 @@ BUILD_PACKAGES=(
   cmake g++ pkg-config ninja-build
   llvm-14-dev libclang-14-dev clang-14
   libcapstone-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libsqlite3-dev sqlite3 libunwind-dev libcli11-dev
+  libsqlite3-dev sqlite3 libunwind-dev libcli11-dev libzstd-dev
 )
 # Programs the integration tests record and the real allocators replays use.
 # Programs built against jemalloc/tcmalloc/mimalloc need their -dev packages;
