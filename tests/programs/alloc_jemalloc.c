@@ -1,23 +1,15 @@
 /* Linked with -ljemalloc: the standard calls and jemalloc's own API, each
  * an exact number of times between the markers (production_test counts
- * them in the trace; see kJemallocCounts there). */
+ * them in the trace: LinkedAllocatorTest). */
 #include <jemalloc/jemalloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../recorder/testdata/rec_common.h"
+#include "standard_heap_calls.h"
 
 int main(void) {
   rec_mark(REC_MARK_BEGIN);
-  for (int i = 0; i < 3; ++i) { /* 3 malloc, 3 free */
-    void* p = malloc(100 + i);
-    rec_sink(p);
-    free(p);
-  }
-  void* c = calloc(4, 25); /* calloc, realloc (+ release), free */
-  c = realloc(c, 4000);
-  rec_sink(c);
-  free(c);
+  standard_heap_calls(); /* see standard_heap_calls.h */
   void* a = NULL; /* posix_memalign, aligned_alloc, 2 free */
   if (posix_memalign(&a, 64, 200) != 0) return 1;
   void* b = aligned_alloc(128, 256);

@@ -1,25 +1,17 @@
 // Linked with -ltcmalloc: the standard calls, operator new/delete and
 // gperftools' tc_* entry points, each an exact number of times between the
-// markers (production_test, kTcmallocCounts).
+// markers (production_test counts them: LinkedAllocatorTest).
 #include <gperftools/tcmalloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <new>
 
-#include "../../recorder/testdata/rec_common.h"
+#include "standard_heap_calls.h"
 
 int main() {
   rec_mark(REC_MARK_BEGIN);
-  for (int i = 0; i < 3; ++i) {  // 3 malloc, 3 free
-    void* p = malloc(100 + i);
-    rec_sink(p);
-    free(p);
-  }
-  void* c = calloc(4, 25);  // calloc, realloc (+ release), free
-  c = realloc(c, 4000);
-  rec_sink(c);
-  free(c);
+  standard_heap_calls();  // see standard_heap_calls.h
   int* n = new int(7);  // new, delete (sized: -fsized-deallocation is on in C++14+)
   rec_sink(n);
   delete n;
