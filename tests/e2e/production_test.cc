@@ -28,6 +28,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,7 @@ bool RunningUnderCi() {
 }
 #define ATR_REQUIRE_DEPENDENCY(path)                                          \
   do {                                                                        \
-    if (access((path).c_str(), X_OK) != 0) {                                  \
+    if (access((path).c_str(), F_OK) != 0) {                                  \
       if (RunningUnderCi()) FAIL() << "missing dependency under CI: " << (path); \
       GTEST_SKIP() << "missing dependency: " << (path);                       \
     }                                                                         \
@@ -107,16 +108,14 @@ OpCounts CountsBetweenMarkers(const std::string& trace) {
   return counts;
 }
 
-// `atr check --json --no-leaks`: the problem counts by kind.
-std::string CheckJson(const std::string& trace) {
-  CommandResult r = RunCommand({AtrBinary(), "check", trace, "--json", "--no-leaks"});
-  EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 3) << r.err;
-  return r.out;
-}
-
-void ExpectNoContradiction(const std::string& trace) {
-  const std::string json = CheckJson(trace);
-  EXPECT_TRUE(absl::StrContains(json, "\"address_live_twice\":0")) << json.substr(0, 4000);
+// `atr check --no-leaks` finds nothing at all: no contradiction (an
+// address acquired while live: a lost release), no free of an unknown block
+// (an allocation recorded nowhere, or a block of another allocator), no
+// mismatched release.
+void ExpectCheckClean(const std::string& trace) {
+  CommandResult r = RunCommand({AtrBinary(), "check", trace, "--no-leaks"});
+  EXPECT_EQ(r.exit_code, 0) << r.out.substr(0, 4000) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "no problems found")) << r.out.substr(0, 4000);
 }
 
 // ---- programs linked with an allocator
@@ -125,6 +124,8 @@ struct LinkedCase {
   const char* program;
   OpCounts expected;
 };
+
+void PrintTo(const LinkedCase& c, std::ostream* os) { *os << c.program; }
 
 class LinkedAllocatorTest : public ::testing::TestWithParam<LinkedCase> {};
 
@@ -135,10 +136,7 @@ TEST_P(LinkedAllocatorTest, EveryCallIsForwardedAndRecordedOnce) {
   const std::string trace = Record(dir, "run.db", {program});
   EXPECT_EQ(CountsBetweenMarkers(trace), GetParam().expected);
   EXPECT_EQ(Count(trace, "SELECT count(*) FROM events WHERE op IN (1, 2) AND addr = 0"), 0);
-  // Nothing at all to report: no contradiction, no free of an unknown
-  // block (a block of another allocator), no mismatched release.
-  CommandResult r = RunCommand({AtrBinary(), "check", trace, "--no-leaks"});
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  ExpectCheckClean(trace);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -179,7 +177,9 @@ TEST(ProductionTest, PreloadedTcmallocServesTheSameCallsAsGlibc) {
   EXPECT_EQ(CountsBetweenMarkers(preloaded), expected);
   EXPECT_EQ(Count(preloaded, "SELECT count(*) FROM modules WHERE path LIKE '%libtcmalloc.so.4%'"),
             1);
-  ExpectNoContradiction(preloaded);
+  // The exception of rec_forms' failing throwing new included: allocated
+  // inside tcmalloc's operator new it was unrecorded, its free recorded.
+  ExpectCheckClean(preloaded);
 }
 
 // ---- Debian's redis-server
@@ -256,7 +256,7 @@ TEST(ProductionTest, RedisServerUnderRedisBenchmark) {
   // values, list nodes) through jemalloc, and every call is in the trace.
   EXPECT_GT(Count(trace, "SELECT count(*) FROM events WHERE op = 1"), 140000);
   EXPECT_EQ(Count(trace, "SELECT count(*) FROM modules WHERE path LIKE '%libjemalloc%'"), 1);
-  ExpectNoContradiction(trace);
+  ExpectCheckClean(trace);
 }
 
 // ---- bash
@@ -280,8 +280,7 @@ TEST(ProductionTest, BashScriptsLoseNoRelease) {
         Record(dir, absl::StrCat("bash", i, ".db"), {bash, "-c", scripts[i]});
     EXPECT_GE(Count(trace, "SELECT count(*) FROM events WHERE op = 66 AND addr = 0"), 2);
     EXPECT_GE(Count(trace, "SELECT count(*) FROM processes"), 3);
-    CommandResult r = RunCommand({AtrBinary(), "check", trace, "--no-leaks"});
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    ExpectCheckClean(trace);
   }
 }
 
