@@ -1,9 +1,9 @@
 // Threads, processes and modules: pthread_create, fork/vfork, the exec
 // family, posix_spawn, system, dlopen/dlclose, thread names, _exit.
 //
-// The real functions run with no guard held, so what they allocate (dlopen's
-// loader, a new thread's first steps, atfork handlers) is recorded as the
-// program's own activity.
+// The real functions (next_functions.h) run with no guard held, so what
+// they allocate (dlopen's loader, a new thread's first steps, atfork
+// handlers) is recorded as the program's own activity.
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -18,12 +18,8 @@
 
 #include <alloca.h>
 
+#include "recorder/preload/next_functions.h"
 #include "recorder/preload/preload.h"
-
-extern "C" {
-void* __libc_malloc(size_t) noexcept;
-void __libc_free(void*) noexcept;
-}
 
 using atr::Op;
 using atr::preload::EventStamp;
@@ -32,23 +28,6 @@ using atr::preload::InternalScope;
 
 namespace atr::preload {
 namespace {
-
-template <typename F>
-F ResolveNext(F* cache, const char* name) {
-  F f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-  if (f == nullptr) {
-    InternalScope in;
-    f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-    __atomic_store_n(cache, f, __ATOMIC_RELEASE);
-  }
-  return f;
-}
-
-#define ATR_REAL(name)                                        \
-  ([]() {                                                     \
-    static decltype(&::name) cache;                           \
-    return ::atr::preload::ResolveNext(&cache, #name);        \
-  }())
 
 inline uint64_t Addr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
@@ -197,7 +176,7 @@ struct ThreadStart {
 
 void* ThreadTrampoline(void* p) {
   ThreadStart start = *static_cast<ThreadStart*>(p);
-  __libc_free(p);
+  OwnFree(p);
   tls.creator_tid = start.creator_tid;
   {
     HookScope s;
@@ -232,21 +211,21 @@ using namespace atr::preload;  // NOLINT: the hooks below are C symbols
 
 ATR_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
                               void* (*fn)(void*), void* arg) noexcept {
-  auto real = ATR_REAL(pthread_create);
+  auto real = ATR_NEXT_RESOLVED(pthread_create);
   EnsureInitialized();
   if (!IsRecording()) return real(thread, attr, fn, arg);
-  auto* start = static_cast<ThreadStart*>(__libc_malloc(sizeof(ThreadStart)));
+  auto* start = static_cast<ThreadStart*>(OwnMalloc(sizeof(ThreadStart)));
   if (start == nullptr) return real(thread, attr, fn, arg);
   start->fn = fn;
   start->arg = arg;
   start->creator_tid = tls.region != nullptr ? tls.region->tid : Gettid();
   int rc = real(thread, attr, &ThreadTrampoline, start);
-  if (rc != 0) __libc_free(start);
+  if (rc != 0) OwnFree(start);
   return rc;
 }
 
 ATR_EXPORT int pthread_setname_np(pthread_t thread, const char* name) noexcept {
-  int rc = ATR_REAL(pthread_setname_np)(thread, name);
+  int rc = ATR_NEXT_RESOLVED(pthread_setname_np)(thread, name);
   if (rc == 0 && pthread_equal(thread, pthread_self())) RecordThreadName();
   return rc;
 }
@@ -257,13 +236,13 @@ ATR_EXPORT int prctl(int option, ...) noexcept {
   unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long),
                 a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
   va_end(ap);
-  int rc = ATR_REAL(prctl)(option, a2, a3, a4, a5);
+  int rc = ATR_NEXT_RESOLVED(prctl)(option, a2, a3, a4, a5);
   if (rc == 0 && option == PR_SET_NAME && tls.internal == 0) RecordThreadName();
   return rc;
 }
 
 ATR_EXPORT pid_t fork(void) noexcept {
-  auto real = ATR_REAL(fork);
+  auto real = ATR_NEXT_RESOLVED(fork);
   EventStamp st = {};
   bool recorded = false;
   {
@@ -292,7 +271,7 @@ ATR_EXPORT pid_t fork(void) noexcept {
 ATR_EXPORT pid_t vfork(void) noexcept { return fork(); }
 
 ATR_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
-  auto real = ATR_REAL(execve);
+  auto real = ATR_NEXT_RESOLVED(execve);
   if (!IsRecording()) return real(path, argv, envp);
   BeforeExec(PathIsSetugid(path));
   ChildEnvironment env(envp);
@@ -304,7 +283,7 @@ ATR_EXPORT int execv(const char* path, char* const argv[]) noexcept {
 }
 
 ATR_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
-  auto real = ATR_REAL(execvpe);
+  auto real = ATR_NEXT_RESOLVED(execvpe);
   if (!IsRecording()) return real(file, argv, envp);
   BeforeExec(strchr(file, '/') != nullptr && PathIsSetugid(file));
   ChildEnvironment env(envp);
@@ -316,7 +295,7 @@ ATR_EXPORT int execvp(const char* file, char* const argv[]) noexcept {
 }
 
 ATR_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) noexcept {
-  auto real = ATR_REAL(fexecve);
+  auto real = ATR_NEXT_RESOLVED(fexecve);
   if (!IsRecording()) return real(fd, argv, envp);
   struct stat st;
   BeforeExec(fstat(fd, &st) == 0 && IsSetugid(st));
@@ -370,17 +349,17 @@ int Spawn(Real real, pid_t* pid, const char* path, const posix_spawn_file_action
 ATR_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                            const posix_spawnattr_t* attr, char* const argv[],
                            char* const envp[]) noexcept {
-  return Spawn(ATR_REAL(posix_spawn), pid, path, actions, attr, argv, envp);
+  return Spawn(ATR_NEXT_RESOLVED(posix_spawn), pid, path, actions, attr, argv, envp);
 }
 
 ATR_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
                             const posix_spawnattr_t* attr, char* const argv[],
                             char* const envp[]) noexcept {
-  return Spawn(ATR_REAL(posix_spawnp), pid, file, actions, attr, argv, envp);
+  return Spawn(ATR_NEXT_RESOLVED(posix_spawnp), pid, file, actions, attr, argv, envp);
 }
 
 ATR_EXPORT int system(const char* command) {
-  int rc = ATR_REAL(system)(command);
+  int rc = ATR_NEXT_RESOLVED(system)(command);
   HookScope s;
   if (s.active()) s.Record(Op::kSystem, 0, 0, static_cast<uint32_t>(rc));
   return rc;
@@ -389,7 +368,7 @@ ATR_EXPORT int system(const char* command) {
 ATR_EXPORT void* dlopen(const char* file, int mode) noexcept {
   // RTLD_DEEPBIND would let the library bind malloc & co. past the hooks.
   mode &= ~RTLD_DEEPBIND;
-  void* handle = ATR_REAL(dlopen)(file, mode);
+  void* handle = ATR_NEXT_RESOLVED(dlopen)(file, mode);
   HookScope s;
   if (s.recording()) {
     SyncModules(/*force_all=*/false);
@@ -405,7 +384,7 @@ ATR_EXPORT int dlclose(void* handle) noexcept {
     HookScope s;
     if (s.recording()) FlushOwn(s);
   }
-  int rc = ATR_REAL(dlclose)(handle);
+  int rc = ATR_NEXT_RESOLVED(dlclose)(handle);
   HookScope s;
   if (s.recording()) {
     SyncModules(/*force_all=*/false);

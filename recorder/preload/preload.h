@@ -81,7 +81,8 @@ struct ThreadRegion {
 // __cxa_thread_atexit (which would calloc and recurse).
 struct ThreadLocal {
   uint32_t depth;        // 1 while a hook records; >1 never (nesting = signal)
-  uint32_t internal;     // >0: the library's own code runs; hooks forward
+  uint32_t internal;     // >0: the library's own code or the program's
+                         // allocator (ForwardingScope) runs; hooks forward
   ThreadRegion* region;  // nullptr until the thread's first recorded event
   uint32_t creator_tid;  // set by the pthread_create trampoline
   uint32_t exit_passes;  // pthread key destructor passes seen
@@ -211,9 +212,9 @@ class HookScope {
 
 // RAII: the library's own calls into libc (pthread_getattr_np, dlsym,
 // libunwind's first use...) run with hooks forwarding, not recording. All
-// signals are blocked meanwhile, so whatever reaches a hook while
-// tls.internal is set is the library's own doing, never a signal handler's
-// (those are recorded). Only for rare paths: two syscalls.
+// signals are blocked meanwhile, so whatever reaches a hook then is the
+// library's own doing, never a signal handler's (those are recorded). Only
+// for rare paths: two syscalls.
 class InternalScope {
  public:
   InternalScope() {
@@ -231,6 +232,21 @@ class InternalScope {
 
  private:
   sigset_t old_;
+};
+
+// RAII, around a hook's call of the program's allocator (next_functions.h):
+// what the allocator calls into hooked functions meanwhile (its own entry
+// points, as jemalloc's free or mimalloc's mi_reallocf may; mmap; libstdc++'s
+// operator new calling malloc) is part of the call being recorded, so it
+// forwards without recording. Two plain TLS updates, no syscall: a signal
+// handler that interrupts the allocator itself forwards unrecorded too
+// (allocating there is undefined behaviour for every allocator anyway).
+class ForwardingScope {
+ public:
+  ForwardingScope() { ++tls.internal; }
+  ~ForwardingScope() { --tls.internal; }
+  ForwardingScope(const ForwardingScope&) = delete;
+  ForwardingScope& operator=(const ForwardingScope&) = delete;
 };
 
 // ---- thread buffers (thread_buffer.cc)

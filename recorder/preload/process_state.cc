@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "recorder/preload/next_functions.h"
 #include "recorder/preload/preload.h"
 #include "recorder/preload/unwind/unwind_report.h"
 
@@ -360,7 +361,10 @@ bool InitRecording() {
   return true;
 }
 
-__attribute__((constructor)) void PreloadConstructor() { EnsureInitialized(); }
+__attribute__((constructor)) void PreloadConstructor() {
+  ResolveNextFunctions();  // done already if any hook ran before
+  EnsureInitialized();
+}
 
 __attribute__((destructor)) void PreloadDestructor() {
   HookScope s;
