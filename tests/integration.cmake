@@ -1,7 +1,8 @@
 # End-to-end tests: `atr` on real programs. Labelled "integration" (CI runs
 # them with everything else).
-add_library(atr_e2e_support STATIC e2e/run_command.cc)
+add_library(atr_e2e_support STATIC e2e/run_command.cc e2e/golden_file.cc e2e/trace_query.cc)
 target_include_directories(atr_e2e_support PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(atr_e2e_support PUBLIC atr::db GTest::gtest)
 # Long recordings in phases: spool reclaiming and collector-kill tests.
 atr_test_program(NAME rec_phases SRCS ${PROJECT_SOURCE_DIR}/recorder/testdata/rec_phases.c)
 # Known peak survivor and leak-in-a-loop culprits (explain_test).
