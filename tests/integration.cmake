@@ -16,3 +16,16 @@ foreach(t record_test cli_test explain_test)
   add_dependencies(${t} atr atr_preload session_server rec_crash rec_fork rec_threads rec_dlopen
     rec_plugin rec_phases peak_survivor)
 endforeach()
+# One test per claim of `atr record`: the options, mremap/brk/sbrk, the
+# progress line on a terminal, real programs against independent counts.
+atr_cc_test(NAME record_flags_test SRCS e2e/record_flags_test.cc
+  DEPS atr_e2e_support LABELS integration)
+atr_cc_test(NAME address_space_test SRCS e2e/address_space_test.cc
+  DEPS atr_e2e_support absl::strings LABELS integration)
+atr_cc_test(NAME progress_test SRCS e2e/progress_test.cc DEPS atr_e2e_support LABELS integration)
+atr_cc_test(NAME real_programs_test SRCS e2e/real_programs_test.cc
+  DEPS atr_e2e_support absl::strings LABELS integration)
+foreach(t record_flags_test address_space_test progress_test real_programs_test)
+  add_dependencies(${t} atr atr_preload session_server address_space_ops sqlite_status
+    py_alloc_counter)
+endforeach()
