@@ -41,6 +41,14 @@ function(atr_cc_test)
   if(NOT A_LABELS)
     set(A_LABELS unit)
   endif()
+  # <label>_tests builds every test binary of that ctest label, and only
+  # those: scripts/sanitize.sh builds unit_tests alone.
+  foreach(label ${A_LABELS})
+    if(NOT TARGET ${label}_tests)
+      add_custom_target(${label}_tests)
+    endif()
+    add_dependencies(${label}_tests ${A_NAME})
+  endforeach()
   gtest_discover_tests(${A_NAME}
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
     PROPERTIES LABELS "${A_LABELS}" ENVIRONMENT "ATR_BUILD_DIR=${CMAKE_BINARY_DIR}"

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -705,11 +707,29 @@ TEST(Preload, PosixSpawnAndSystemChildrenAreTraced) {
   EXPECT_GE(spool.images.size(), 3u);  // + the shell of system()
 }
 
+// Without ATR_SPOOL_DIR the library is loaded and initialized but writes
+// nothing: no spool (nor anything else) appears in the places a default
+// could go, the working directory, TMPDIR and HOME, all pointed at `dir`.
 TEST(Preload, WithoutSpoolDirNothingIsRecorded) {
-  TempDir dir;
-  RunResult r = RunTraced({Program("rec_forms")}, "");
+  TempDir dir, loader_log;
+  RunResult r = RunTraced({"/usr/bin/env", "-C", dir.path(), Program("rec_forms")}, "",
+                          {"TMPDIR=" + dir.path(), "HOME=" + dir.path(), "LD_DEBUG=files",
+                           "LD_DEBUG_OUTPUT=" + loader_log.path() + "/ld"});
   ExpectExitedWith(r, 0);
   EXPECT_TRUE(fs::is_empty(dir.path()));
+  // The loader's own log: the library's initializer ran in env and again in
+  // rec_forms, which env exec'd.
+  std::string log;
+  for (const fs::directory_entry& e : fs::directory_iterator(loader_log.path())) {
+    std::ifstream in(e.path());
+    log.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string init = "calling init: " + PreloadPath() + "\n";
+  size_t in_env = log.find(init);
+  ASSERT_NE(in_env, std::string::npos) << log;
+  size_t program = log.find("initialize program: " + Program("rec_forms"), in_env);
+  ASSERT_NE(program, std::string::npos) << log;
+  EXPECT_NE(log.rfind(init, program), in_env) << log;  // its own init, after env's
 }
 
 TEST(Preload, UnwinderSelection) {

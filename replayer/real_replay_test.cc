@@ -2,6 +2,7 @@
 
 #include "gtest/gtest.h"
 #include "replayer/replay_test_util.h"
+#include "tests/support/require_dependency.h"
 
 namespace atr::replay {
 namespace {
@@ -49,7 +50,7 @@ TEST(RealReplayTest, SystemAllocatorSingleThread) {
 
 TEST(RealReplayTest, RealThreadsAndJemalloc) {
   auto je = ResolveAllocator("jemalloc");
-  if (!je.ok()) GTEST_SKIP() << je.status();
+  ATR_REQUIRE_DEPENDENCY(je.ok(), je.status().ToString());
   TraceBuilder t;
   Workload(t);
   TraceReader r = t.Open();

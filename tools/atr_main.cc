@@ -69,6 +69,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
   for (const auto& [order, registrar] : Registrars()) registrar(app);
+  // Hidden, for tests: every registered subcommand, one per line (cli_test
+  // checks each one's --help, and that `atr --help` lists them all).
+  if (argc == 2 && std::string_view(argv[1]) == "--list-commands") {
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      std::printf("%s\n", sub->get_name().c_str());
+    }
+    return kExitOk;
+  }
   // Everything after the first "--" belongs to the command being recorded,
   // verbatim; CLI11 never sees it (it would reorder or interpret it).
   for (int i = 1; i < argc; ++i) {

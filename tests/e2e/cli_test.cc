@@ -2,9 +2,13 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_split.h"
 #include "tests/e2e/run_command.h"
 
 namespace atr::testing {
@@ -12,11 +16,29 @@ namespace {
 
 int Lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
-TEST(CliTest, EveryCommandHasHelp) {
-  for (const char* cmd : {"record", "import", "info", "leaks", "demo"}) {
+// The registered subcommands, from atr itself (tools/command.h).
+std::vector<std::string> RegisteredCommands() {
+  CommandResult r = RunCommand({AtrBinary(), "--list-commands"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+}
+
+TEST(CliTest, EveryRegisteredCommandHasHelpAndIsListed) {
+  std::vector<std::string> commands = RegisteredCommands();
+  // The pipeline's first and last commands bound the list.
+  ASSERT_GE(commands.size(), 20u);
+  EXPECT_EQ(commands.front(), "record");
+  EXPECT_EQ(commands.back(), "demo");
+  CommandResult help = RunCommand({AtrBinary(), "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  for (const std::string& cmd : commands) {
+    SCOPED_TRACE(cmd);
+    EXPECT_TRUE(std::regex_search(help.out, std::regex("\n +" + cmd + " ")))
+        << "atr --help does not list " << cmd << ":\n" << help.out;
     CommandResult r = RunCommand({AtrBinary(), cmd, "--help"});
-    EXPECT_EQ(r.exit_code, 0) << cmd;
-    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << r.out;
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("Usage: " + AtrBinary() + " " + cmd + " "), std::string::npos) << r.out;
+    EXPECT_EQ(r.err, "");
   }
 }
 

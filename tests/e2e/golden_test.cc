@@ -42,13 +42,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "db/trace_writer.h"
+#include "tests/e2e/golden_file.h"
 #include "tests/e2e/run_command.h"
 
 namespace atr::testing {
@@ -259,11 +259,6 @@ std::string Hex(uint64_t v) {
   return s.str();
 }
 
-bool UpdateMode() {
-  const char* v = std::getenv("ATR_UPDATE_GOLDEN");
-  return v != nullptr && std::string(v) == "1";
-}
-
 class GoldenTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -284,17 +279,7 @@ class GoldenTest : public ::testing::Test {
     CommandResult r = RunCommand(argv, {}, dir_->path());
     EXPECT_EQ(r.exit_code, exit_code) << r.err;
     EXPECT_EQ(r.err, "");
-    const std::string path = std::string(ATR_GOLDEN_DIR) + "/" + name;
-    if (UpdateMode()) {
-      std::ofstream(path, std::ios::binary) << r.out;
-      return;
-    }
-    std::ifstream in(path, std::ios::binary);
-    ASSERT_TRUE(in.good()) << path << " is missing: run with ATR_UPDATE_GOLDEN=1 to create it";
-    std::ostringstream expected;
-    expected << in.rdbuf();
-    EXPECT_EQ(expected.str(), r.out) << "atr output differs from " << path
-                                     << " (ATR_UPDATE_GOLDEN=1 rewrites it)";
+    ExpectMatchesGolden(std::string(ATR_GOLDEN_DIR) + "/" + name, r.out);
   }
 
   // The same report as text, --json and --csv: NAME.txt, NAME.json, NAME.csv.

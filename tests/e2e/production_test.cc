@@ -39,24 +39,15 @@
 #include "db/query.h"
 #include "db/trace_reader.h"
 #include "tests/e2e/run_command.h"
+#include "tests/support/require_dependency.h"
 
 namespace atr::testing {
 namespace {
 
-// Skips the test when a dependency is missing, or fails it under CI=true.
-// TODO(lead): fold into the tests' shared "skip locally, fail under CI"
-// helper once it lands.
-bool RunningUnderCi() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
-#define ATR_REQUIRE_DEPENDENCY(path)                                          \
-  do {                                                                        \
-    if (access((path).c_str(), F_OK) != 0) {                                  \
-      if (RunningUnderCi()) FAIL() << "missing dependency under CI: " << (path); \
-      GTEST_SKIP() << "missing dependency: " << (path);                       \
-    }                                                                         \
-  } while (0)
+// A dependency is a path that must exist: skipped locally when it does not,
+// a failure under CI=true (tests/support/require_dependency.h).
+#define ATR_REQUIRE_PATH(path) \
+  ATR_REQUIRE_DEPENDENCY(access((path).c_str(), F_OK) == 0, (path))
 
 using OpCounts = std::map<std::string, int64_t>;
 
@@ -131,7 +122,7 @@ class LinkedAllocatorTest : public ::testing::TestWithParam<LinkedCase> {};
 
 TEST_P(LinkedAllocatorTest, EveryCallIsForwardedAndRecordedOnce) {
   const std::string program = ProgramPath(GetParam().program);
-  ATR_REQUIRE_DEPENDENCY(program);
+  ATR_REQUIRE_PATH(program);
   TempDir dir;
   const std::string trace = Record(dir, "run.db", {program});
   EXPECT_EQ(CountsBetweenMarkers(trace), GetParam().expected);
@@ -165,7 +156,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ProductionTest, PreloadedTcmallocServesTheSameCallsAsGlibc) {
   const std::string tcmalloc = "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4";
-  ATR_REQUIRE_DEPENDENCY(tcmalloc);
+  ATR_REQUIRE_PATH(tcmalloc);
   TempDir dir;
   // rec_forms calls every interposed form (C heap, every operator new and
   // delete, failures included) an exact number of times.
@@ -219,9 +210,9 @@ pid_t StartInBackground(const std::vector<std::string>& argv, const std::string&
 TEST(ProductionTest, RedisServerUnderRedisBenchmark) {
   const std::string server = "/usr/bin/redis-server", bench = "/usr/bin/redis-benchmark",
                     cli = "/usr/bin/redis-cli";
-  ATR_REQUIRE_DEPENDENCY(server);
-  ATR_REQUIRE_DEPENDENCY(bench);
-  ATR_REQUIRE_DEPENDENCY(cli);
+  ATR_REQUIRE_PATH(server);
+  ATR_REQUIRE_PATH(bench);
+  ATR_REQUIRE_PATH(cli);
   TempDir dir;
   const std::string trace = dir.File("redis.db");
   const int port = FreeLoopbackPort();
@@ -263,7 +254,7 @@ TEST(ProductionTest, RedisServerUnderRedisBenchmark) {
 
 TEST(ProductionTest, BashScriptsLoseNoRelease) {
   const std::string bash = "/bin/bash";
-  ATR_REQUIRE_DEPENDENCY(bash);
+  ATR_REQUIRE_PATH(bash);
   TempDir dir;
   const std::vector<std::string> scripts = {
       // The report's case: dlerror state from a failing dlopen, then forks.

@@ -20,6 +20,7 @@
 #include "db/query.h"
 #include "db/trace_reader.h"
 #include "tests/e2e/run_command.h"
+#include "tests/support/require_dependency.h"
 
 namespace atr::testing {
 namespace {
@@ -228,9 +229,7 @@ TEST_F(ReportTest, ReportOpensInHeadlessChromium) {
   EXPECT_NE(page.find("keep_session"), std::string::npos);
   EXPECT_EQ(page.find("for fragmentation causes"), std::string::npos);  // the replay is there
 
-  if (access(kChromium, X_OK) != 0) {
-    GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
-  }
+  ATR_REQUIRE_DEPENDENCY(access(kChromium, X_OK) == 0, std::string(kChromium));
   std::string dom = DumpDomWithoutErrors(tmp, html);
   // The timeline was drawn by the page's script: data-drawn and its paths.
   std::string chart = ChartBox(dom, "timeline");
@@ -295,9 +294,7 @@ TEST(StackReportTest, StackOpsTraceDrawsEveryThreadsDepth) {
   EXPECT_GT(std::stoll(json.substr(peak + 13)), 8192);
   EXPECT_NE(page.find("recurse \xE2\x86\x90 recurse", section), std::string::npos);
 
-  if (access(kChromium, X_OK) != 0) {
-    GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
-  }
+  ATR_REQUIRE_DEPENDENCY(access(kChromium, X_OK) == 0, std::string(kChromium));
   std::string dom = DumpDomWithoutErrors(tmp, html);
   std::string chart = ChartBox(dom, "stack-depth");
   EXPECT_NE(chart.find("data-drawn=\"1\""), std::string::npos) << chart.substr(0, 300);

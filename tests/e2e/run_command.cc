@@ -58,6 +58,16 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
   return r;
 }
 
+CommandResult AtrRecord(const std::string& out, const std::vector<std::string>& cmd,
+                        const std::vector<std::string>& options,
+                        const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {AtrBinary(), "record", "-q", "-o", out};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), cmd.begin(), cmd.end());
+  return RunCommand(argv, env);
+}
+
 std::string BuildDir() {
   if (const char* d = getenv("ATR_BUILD_DIR"); d && *d) return d;
   return fs::read_symlink("/proc/self/exe").parent_path().parent_path().string();

@@ -20,6 +20,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {},
                          const std::string& cwd = "");
 
+// `atr record -q -o out [options] -- cmd...` with extra environment `env`.
+CommandResult AtrRecord(const std::string& out, const std::vector<std::string>& cmd,
+                        const std::vector<std::string>& options = {},
+                        const std::vector<std::string>& env = {});
+
 // The build directory (ATR_BUILD_DIR, set by ctest; else derived from the
 // test binary's location, build/tests/<name>).
 std::string BuildDir();

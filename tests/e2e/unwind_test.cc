@@ -23,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/run_command.h"
+#include "tests/support/require_dependency.h"
 
 namespace atr {
 namespace {
@@ -87,7 +88,7 @@ class CrossCheck : public ::testing::TestWithParam<Case> {};
 
 TEST_P(CrossCheck, TableStacksEqualLibunwindStacks) {
   const Case& c = GetParam();
-  if (access(c.argv[0].c_str(), X_OK) != 0) GTEST_SKIP() << c.argv[0] << " is not installed";
+  ATR_REQUIRE_DEPENDENCY(access(c.argv[0].c_str(), X_OK) == 0, c.argv[0]);
   Report rep = RunCrossChecked(c.argv, c.env);
   ASSERT_EQ(rep.exit_code, 0) << rep.err;
   ASSERT_GE(rep.processes, 1) << rep.err;

@@ -5,15 +5,13 @@
 // hand-written trace of the same pattern.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "db/trace_writer.h"
+#include "tests/e2e/golden_file.h"
 #include "tests/e2e/run_command.h"
 
 namespace atr::testing {
@@ -253,22 +251,9 @@ void WriteSessionTrace(const std::string& path) {
   ASSERT_TRUE(t.Finish().ok());
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Compares with tests/golden/NAME, or rewrites it under ATR_UPDATE_GOLDEN=1.
 void ExpectGolden(const std::string& name, const std::string& actual) {
-  const std::string path = std::string(ATR_GOLDEN_DIR) + "/" + name;
-  if (std::getenv("ATR_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(path) << actual;
-    return;
-  }
-  EXPECT_EQ(actual, ReadFile(path)) << "golden " << path
-                                    << " differs (ATR_UPDATE_GOLDEN=1 rewrites it)";
+  ExpectMatchesGolden(std::string(ATR_GOLDEN_DIR) + "/" + name, actual);
 }
 
 TEST(FragGoldenTest, TextJsonAndCsvWithVerify) {
