@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
+bash scripts/thread_safety_check.sh build  # lock annotations, clang -Wthread-safety
 bash scripts/run_ctest.sh --test-dir build -j2 --output-on-failure "$@"
