@@ -5,15 +5,15 @@
 
 #include "allocator/config.h"
 #include "analysis/reports/replay_report.h"
-#include "analysis/reports/stack_report.h"
+#include "analysis/reports/stack_depth_report.h"
 #include "base/progress_line.h"
 #include "db/query.h"
 #include "replayer/builtin_replay.h"
 #include "replayer/real_replay.h"
 #include "replayer/replay_engine.h"
 #include "replayer/replay_store.h"
-#include "replayer/stack_model.h"
-#include "replayer/stack_store.h"
+#include "replayer/stack_depth_model.h"
+#include "replayer/stack_depth_store.h"
 #include "tools/command.h"
 
 namespace atr::cli {
@@ -65,13 +65,13 @@ int RunReplay(const ReplayArgs& a) {
   if (!reader.ok()) return Fail(reader.status());
   // --stack-size: the stack model rides along the heap replay's event walk
   // (enter/exit and heap events of the replayed process, one pass by seq).
-  std::optional<StackModel> stack_model;
+  std::optional<StackDepthModel> stack_depth_model;
   std::function<void(const EventRow& e)> on_event;
   if (stack_size != 0) {
-    absl::StatusOr<StackModelOptions> mo = StackModelOptionsFor(*reader, stack_size, 60);
+    absl::StatusOr<StackDepthModelOptions> mo = StackDepthModelOptionsFor(*reader, stack_size, 60);
     if (!mo.ok()) return Fail(mo.status());
-    stack_model.emplace(*mo);
-    on_event = [&stack_model](const EventRow& e) { stack_model->OnEvent(e); };
+    stack_depth_model.emplace(*mo);
+    on_event = [&stack_depth_model](const EventRow& e) { stack_depth_model->OnEvent(e); };
   }
   ProgressLine progress(!a.quiet && ProgressLine::StderrIsTerminal(), "replaying");
   const int64_t last = MaxSeq(*reader);
@@ -104,10 +104,10 @@ int RunReplay(const ReplayArgs& a) {
   }
   progress.Done();
   if (!run.ok()) return Fail(run.status());
-  std::optional<StackReport> stack;
-  if (stack_model) {
-    stack_model->Finish(stack_model->options().timeline_end_ns);
-    absl::StatusOr<StackReport> r = StackReportFromModel(*reader, *stack_model);
+  std::optional<StackDepthReport> stack;
+  if (stack_depth_model) {
+    stack_depth_model->Finish(stack_depth_model->options().timeline_end_ns);
+    absl::StatusOr<StackDepthReport> r = StackDepthReportFromModel(*reader, *stack_depth_model);
     if (!r.ok()) return Fail(r.status());
     stack = std::move(*r);
   }
@@ -124,8 +124,8 @@ int RunReplay(const ReplayArgs& a) {
     absl::StatusOr<int64_t> stored = replay::StoreReplay(a.path, *run);
     if (!stored.ok()) return Fail(stored.status());
     id = *stored;
-    if (stack_model) {
-      if (absl::Status s = replay::StoreStackReplay(a.path, id, *stack_model); !s.ok()) {
+    if (stack_depth_model) {
+      if (absl::Status s = replay::StoreStackDepthReplay(a.path, id, *stack_depth_model); !s.ok()) {
         return Fail(s);
       }
     }
@@ -165,7 +165,7 @@ void RegisterReplay(CLI::App& app) {
       "replay",
       "Replay a trace through the built-in allocator model or a real allocator; results are "
       "stored in the trace (tables replays, replay_samples, replay_spans, replay_blame, "
-      "replay_problems, replay_stack_threads; see docs/replay.md, docs/stack.md)");
+      "replay_problems, replay_stack_threads; see docs/replay.md, docs/stack-depth.md)");
   sub->add_option("trace", a->path, "Trace file")->required();
   sub->add_option("--allocator", a->allocator,
                   "builtin (default), system (glibc), jemalloc, tcmalloc, mimalloc, or a path to "
@@ -190,7 +190,7 @@ void RegisterReplay(CLI::App& app) {
   sub->add_option("--stack-size", a->stack_size,
                   "Also drive the function enter/exit stream through the stack model and report "
                   "per thread the first event at which a stack of this size (bytes; K, M, G "
-                  "suffixes) would overflow, with the path (docs/stack.md)");
+                  "suffixes) would overflow, with the path (docs/stack-depth.md)");
   auto* json =
       sub->add_flag("--json", a->json, "Machine-readable output (fields in docs/replay.md)");
   sub->add_flag("--csv", a->csv,

@@ -1,7 +1,7 @@
 // atr stack FILE [--json|--csv] [--stack-size N] [--limit N]
 #include <cstdint>
 
-#include "analysis/reports/stack_report.h"
+#include "analysis/reports/stack_depth_report.h"
 #include "tools/command.h"
 
 namespace atr::cli {
@@ -12,13 +12,13 @@ void RegisterStack(CLI::App& app) {
   auto* path = new std::string();
   auto* flags = new ReportFlags();
   auto* size = new std::string();
-  auto* options = new StackReportOptions();
+  auto* options = new StackDepthReportOptions();
   CLI::App* sub = app.add_subcommand(
       "stack", "Stack depth per thread, the path to the deepest point, largest and dynamic "
                "frames; with --stack-size, where a smaller stack would first overflow");
   sub->footer("Exact depth and per-function calls/times need a program built with "
               "-finstrument-functions recorded with `atr record --stack-ops`; otherwise the "
-              "depth is sampled at recorded events (docs/stack.md). --csv prints the "
+              "depth is sampled at recorded events (docs/stack-depth.md). --csv prints the "
               "per-thread table (depth, first overflow and its path).");
   sub->add_option("trace", *path, "Trace file")->required();
   AddReportFlags(sub, flags);
@@ -38,17 +38,17 @@ void RegisterStack(CLI::App& app) {
     }
     absl::StatusOr<TraceReader> reader = TraceReader::Open(*path);
     if (!reader.ok()) return Fail(reader.status());
-    absl::StatusOr<StackReport> r = ComputeStackReport(*reader, *options);
+    absl::StatusOr<StackDepthReport> r = ComputeStackDepthReport(*reader, *options);
     if (!r.ok()) return Fail(r.status());
     switch (flags->format()) {
       case OutputFormat::kJson:
-        return WriteOutput(RenderStackReportJson(*r), "");
+        return WriteOutput(RenderStackDepthReportJson(*r), "");
       case OutputFormat::kCsv:
         return WriteOutput(StackThreadsTable(*r).RenderCsv(), "");
       case OutputFormat::kText:
         break;
     }
-    return WriteOutput(RenderStackReportText(*r), "");
+    return WriteOutput(RenderStackDepthReportText(*r), "");
   });
 }
 

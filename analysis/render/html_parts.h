@@ -1,5 +1,5 @@
 // Building blocks of the HTML report's sections (html_report.cc,
-// frag_section.cc, stack_section.cc): escaped table rows and cards, a
+// frag_section.cc, stack_depth_section.cc): escaped table rows and cards, a
 // stack behind a <details>, and charts the page script draws. Internal to
 // analysis/render; every string taken from the trace goes through Esc.
 //
@@ -51,7 +51,7 @@ void AppendChart(std::string_view id, const Timeline& t, const ChartStyle& style
 // The `atr frag` report: breakdown at the resident peak, pinning sites
 // (culprit first), waste by size class, peak survivors, lifetime mixing.
 void AppendFragmentation(const std::optional<FragReport>& f, std::string& out);
-// Stack depth over time of the deepest threads (stack_report.h), or a
+// Stack depth over time of the deepest threads (stack_depth_report.h), or a
 // one-line note when the trace has no depths. `x_is_seq`: the trace has
 // no timestamps (the depth chart needs them).
 absl::Status AppendStackDepth(TraceReader& reader, const HtmlReportOptions& o, bool x_is_seq,

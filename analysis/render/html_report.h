@@ -2,7 +2,7 @@
 // network) explaining a trace: summary (the data of `atr info`, plus the
 // replays stored in the trace), a timeline of live heap bytes with the
 // replays' modelled resident and real RSS series (timeline.h), stack depth over time
-// per thread (stack_report.h), flame graphs (one tab per metric,
+// per thread (stack_depth_report.h), flame graphs (one tab per metric,
 // flame_svg.h), fragmentation causes (the `atr frag` report,
 // frag_report.h), leaks and the replay's checks. Sites are labelled with
 // their C++ type and source line when `atr sites` ran (site_label.h).

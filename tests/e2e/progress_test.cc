@@ -1,4 +1,4 @@
-// The progress line (recorder/collector/progress_line.h): drawn on stderr
+// The progress line (base/progress_line.h): drawn on stderr
 // when it is a terminal, never otherwise. `atr record` and `atr replay` run
 // once on a pseudo-terminal (forkpty) and once on pipes.
 #include <pty.h>

@@ -268,7 +268,7 @@ TEST_F(ReportTest, ReportOpensInHeadlessChromium) {
   }
 }
 
-TEST(StackReportTest, StackOpsTraceDrawsEveryThreadsDepth) {
+TEST(StackDepthReportTest, StackOpsTraceDrawsEveryThreadsDepth) {
   TempDir tmp;
   std::string trace = tmp.File("stack.db");
   CommandResult rec = RunCommand({AtrBinary(), "record", "-q", "--stack-ops", "-o", trace, "--",

@@ -1,5 +1,5 @@
 // The report's "Stack depth" section: each thread's stack depth over time
-// (the max depth per time bucket of `atr stack`, stack_report.h), the
+// (the max depth per time bucket of `atr stack`, stack_depth_report.h), the
 // deepest threads as series of one chart, and a table of their deepest
 // points.
 #include <algorithm>
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "analysis/render/html_parts.h"
-#include "analysis/reports/stack_report.h"
+#include "analysis/reports/stack_depth_report.h"
 #include "base/number_format.h"
 #include "base/status_macros.h"
 
@@ -38,11 +38,11 @@ absl::Status AppendStackDepth(TraceReader& reader, const HtmlReportOptions& o, b
                               std::string& out) {
   out += "<section id=\"stack-section\"><h2>Stack depth</h2>\n";
   ATR_ASSIGN_OR_RETURN(
-      StackReport r,
-      ComputeStackReport(reader,
+      StackDepthReport r,
+      ComputeStackDepthReport(reader,
                          {.stack_size = 0, .limit = 1, .timeline_buckets = o.stack_points}));
-  std::vector<const ThreadStackReport*> threads;
-  for (const ThreadStackReport& t : r.threads) {
+  std::vector<const ThreadStackDepthReport*> threads;
+  for (const ThreadStackDepthReport& t : r.threads) {
     if (t.state.max.depth > 0 && !t.state.timeline.empty()) threads.push_back(&t);
   }
   if (threads.empty() || x_is_seq) {
@@ -70,7 +70,7 @@ absl::Status AppendStackDepth(TraceReader& reader, const HtmlReportOptions& o, b
   Timeline chart;
   const double span = static_cast<double>(r.timeline_end_ns - r.timeline_start_ns);
   for (size_t i = 0; i < shown; ++i) {
-    const ThreadStackReport& t = *threads[i];
+    const ThreadStackDepthReport& t = *threads[i];
     TimelineSeries s{.name = absl::StrCat(ThreadName(t.thread), " (max ",
                                           FormatBytes(t.state.max.depth), ")"),
                      .color = kThreadColors[i % std::size(kThreadColors)],
@@ -94,7 +94,7 @@ absl::Status AppendStackDepth(TraceReader& reader, const HtmlReportOptions& o, b
                   "deepest call path (innermost first)"},
             num, "th");
   for (size_t i = 0; i < shown; ++i) {
-    const ThreadStackReport& t = *threads[i];
+    const ThreadStackDepthReport& t = *threads[i];
     const std::optional<uint64_t>& size = t.stack_bytes;
     AppendRow(out,
               {ThreadName(t.thread), FormatBytes(t.state.max.depth),

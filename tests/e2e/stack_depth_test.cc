@@ -10,7 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "analysis/reports/stack_report.h"
+#include "analysis/reports/stack_depth_report.h"
 #include "db/query.h"
 #include "db/trace_reader.h"
 #include "tests/e2e/run_command.h"
@@ -98,7 +98,7 @@ TEST_F(StackOpsTest, ExactCallsPerFunction) {
                 "WHERE op = 1 AND size = 100 AND prev = 80 AND after_free = 81"),
             3);
 
-  absl::StatusOr<StackReport> r = ComputeStackReport(*reader_, {});
+  absl::StatusOr<StackDepthReport> r = ComputeStackDepthReport(*reader_, {});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->stack_ops);
   EXPECT_EQ(r->unmatched_exits, 0);
@@ -146,10 +146,10 @@ TEST_F(StackOpsTest, AllocationStacksComeFromTheShadowStack) {
 }
 
 TEST_F(StackOpsTest, DeepestPathAndFrameSizes) {
-  absl::StatusOr<StackReport> r = ComputeStackReport(*reader_, {.limit = 0});
+  absl::StatusOr<StackDepthReport> r = ComputeStackDepthReport(*reader_, {.limit = 0});
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->threads.size(), 2u);
-  const ThreadStackReport& main_thread =
+  const ThreadStackDepthReport& main_thread =
       r->threads[0].thread.creator_tid.value_or(0) == 0 ? r->threads[0] : r->threads[1];
   std::vector<std::string> path = PathFunctions(main_thread.deepest_path);
   ASSERT_GE(path.size(), 23u);
@@ -184,10 +184,10 @@ TEST_F(StackOpsTest, OverflowPointOfATooSmallStack) {
   int64_t max_depth = Int(absl::StrCat("SELECT max(sp_depth) FROM events WHERE tid = ", worker));
   ASSERT_GT(max_depth, 12 * 1024);  // 101 frames of >= 128 bytes
   uint64_t limit = static_cast<uint64_t>(max_depth / 2);
-  absl::StatusOr<StackReport> r = ComputeStackReport(*reader_, {.stack_size = limit});
+  absl::StatusOr<StackDepthReport> r = ComputeStackDepthReport(*reader_, {.stack_size = limit});
   ASSERT_TRUE(r.ok()) << r.status();
-  const ThreadStackReport* t = nullptr;
-  for (const ThreadStackReport& x : r->threads) {
+  const ThreadStackDepthReport* t = nullptr;
+  for (const ThreadStackDepthReport& x : r->threads) {
     if (x.thread.tid == worker) t = &x;
   }
   ASSERT_NE(t, nullptr);
@@ -200,9 +200,9 @@ TEST_F(StackOpsTest, OverflowPointOfATooSmallStack) {
   EXPECT_EQ(path[0], "thread_recurse");
   EXPECT_EQ(std::count(path.begin(), path.end(), "worker_main"), 1);
   // A stack as large as the deepest point does not overflow.
-  r = ComputeStackReport(*reader_, {.stack_size = static_cast<uint64_t>(max_depth)});
+  r = ComputeStackDepthReport(*reader_, {.stack_size = static_cast<uint64_t>(max_depth)});
   ASSERT_TRUE(r.ok());
-  for (const ThreadStackReport& x : r->threads) EXPECT_FALSE(x.state.overflow.has_value());
+  for (const ThreadStackDepthReport& x : r->threads) EXPECT_FALSE(x.state.overflow.has_value());
 
   CommandResult cli = RunCommand({AtrBinary(), "stack", *trace_, "--stack-size",
                                   absl::StrCat(limit)});
@@ -239,12 +239,12 @@ TEST_F(StackOpsTest, ReplayStackSizeFindsTheSameOverflowAsAtrStack) {
   int32_t worker = WorkerTid();
   int64_t max_depth = Int(absl::StrCat("SELECT max(sp_depth) FROM events WHERE tid = ", worker));
   uint64_t limit = static_cast<uint64_t>(max_depth / 2);
-  absl::StatusOr<StackReport> r = ComputeStackReport(*reader_, {.stack_size = limit});
+  absl::StatusOr<StackDepthReport> r = ComputeStackDepthReport(*reader_, {.stack_size = limit});
   ASSERT_TRUE(r.ok()) << r.status();
   std::map<int32_t, std::string> replayed = ReplayOverflows(*trace_, limit);
   ASSERT_EQ(replayed.size(), r->threads.size());
   int overflows = 0;
-  for (const ThreadStackReport& t : r->threads) {
+  for (const ThreadStackDepthReport& t : r->threads) {
     ASSERT_TRUE(replayed.contains(t.thread.tid)) << t.thread.tid;
     std::string expected = t.state.overflow ? absl::StrCat(t.state.overflow->seq) : "";
     EXPECT_EQ(replayed[t.thread.tid], expected) << t.thread.tid;
@@ -302,7 +302,7 @@ TEST(StackPlainTest, WithoutInstrumentationOnlySampledDepth) {
   EXPECT_NE(rp.out.find("sampled at recorded events only"), std::string::npos) << rp.out;
   absl::StatusOr<TraceReader> reader = TraceReader::Open(trace);
   ASSERT_TRUE(reader.ok()) << reader.status();
-  absl::StatusOr<StackReport> st = ComputeStackReport(*reader, {.stack_size = 1024});
+  absl::StatusOr<StackDepthReport> st = ComputeStackDepthReport(*reader, {.stack_size = 1024});
   ASSERT_TRUE(st.ok()) << st.status();
   ASSERT_FALSE(st->threads.empty());
   ASSERT_TRUE(st->threads[0].state.overflow.has_value());

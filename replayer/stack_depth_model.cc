@@ -1,4 +1,4 @@
-#include "replayer/stack_model.h"
+#include "replayer/stack_depth_model.h"
 
 #include <algorithm>
 
@@ -9,7 +9,7 @@ namespace {
 constexpr size_t kExitSearch = 64;
 }  // namespace
 
-StackModel::Thread& StackModel::ThreadOf(const EventRow& e) {
+StackDepthModel::Thread& StackDepthModel::ThreadOf(const EventRow& e) {
   auto [it, inserted] = threads_.try_emplace({e.pid, e.tid});
   if (inserted) {
     it->second.state = thread_states_.size();
@@ -24,7 +24,7 @@ StackModel::Thread& StackModel::ThreadOf(const EventRow& e) {
   return it->second;
 }
 
-void StackModel::Pop(Thread& t, int64_t ts) {
+void StackDepthModel::Pop(Thread& t, int64_t ts) {
   LiveFrame f = t.frames.back();
   t.frames.pop_back();
   FunctionStackStats& fs = functions_[f.function];
@@ -40,7 +40,7 @@ void StackModel::Pop(Thread& t, int64_t ts) {
   }
 }
 
-void StackModel::OnEvent(const EventRow& e) {
+void StackDepthModel::OnEvent(const EventRow& e) {
   Thread& t = ThreadOf(e);
   if (e.op == Op::kProcessStart) {
     // A new image (exec) on this pid: the old image's frames are gone.
@@ -111,7 +111,7 @@ void StackModel::OnEvent(const EventRow& e) {
   }
 }
 
-void StackModel::Finish(int64_t end_ts_ns) {
+void StackDepthModel::Finish(int64_t end_ts_ns) {
   for (auto& [key, t] : threads_) {
     while (!t.frames.empty()) {
       ++functions_[t.frames.back().function].unfinished;

@@ -1,4 +1,4 @@
-#include "analysis/reports/stack_report.h"
+#include "analysis/reports/stack_depth_report.h"
 
 #include <algorithm>
 #include <cctype>
@@ -47,7 +47,7 @@ std::pair<uint32_t, std::string> Recursion(const std::vector<StackPathFrame>& pa
   return best;
 }
 
-absl::Status FrameTables(TraceReader& reader, const StackReportOptions& o, StackReport& r) {
+absl::Status FrameTables(TraceReader& reader, const StackDepthReportOptions& o, StackDepthReport& r) {
   std::string limit = o.limit > 0 ? absl::StrCat(" LIMIT ", o.limit) : "";
   // One row per function (module, name): frames of one function share its
   // frame size; the largest is kept should symbols collide.
@@ -133,7 +133,7 @@ void WritePointJson(JsonWriter& j, const StackPoint& p) {
   j.Key("stack").Int(p.stack).EndObject();
 }
 
-std::string DepthSourceLine(const StackReport& r) {
+std::string DepthSourceLine(const StackDepthReport& r) {
   if (r.stack_ops) {
     return absl::StrCat("Stack depth: exact (function enter/exit stream, ",
                         FormatCount(r.func_events), " events)\n");
@@ -142,7 +142,7 @@ std::string DepthSourceLine(const StackReport& r) {
          "program built with -finstrument-functions using `atr record --stack-ops`)\n";
 }
 
-void RenderThreadHeader(std::string& out, const StackReport& r, const ThreadStackReport& t) {
+void RenderThreadHeader(std::string& out, const StackDepthReport& r, const ThreadStackDepthReport& t) {
   const ThreadStackState& s = t.state;
   absl::StrAppend(&out, "Thread ", ThreadLabel(t.thread), ": max depth ",
                   FormatBytes(s.max.depth), " at seq ", s.max.seq, " (+",
@@ -162,7 +162,7 @@ void RenderTimeline(std::string& out, const ThreadStackState& s) {
                   Sparkline(s.timeline, s.max.depth), "|\n");
 }
 
-void RenderOverflow(std::string& out, const StackReport& r, const ThreadStackReport& t) {
+void RenderOverflow(std::string& out, const StackDepthReport& r, const ThreadStackDepthReport& t) {
   if (r.stack_size == 0) return;
   const ThreadStackState& s = t.state;
   std::string size = FormatBytes(static_cast<int64_t>(r.stack_size));
@@ -189,7 +189,7 @@ std::string PathLine(const std::vector<StackPathFrame>& path) {
   return s;
 }
 
-void WriteThreadJson(JsonWriter& j, const ThreadStackReport& t) {
+void WriteThreadJson(JsonWriter& j, const ThreadStackDepthReport& t) {
   const ThreadStackState& s = t.state;
   j.BeginObject().Key("pid").Int(t.thread.pid).Key("tid").Int(t.thread.tid);
   j.Key("name").String(t.thread.name.value_or(""));
@@ -248,20 +248,20 @@ absl::StatusOr<uint64_t> ParseStackSize(const std::string& text) {
   return v << shift;
 }
 
-absl::StatusOr<StackModelOptions> StackModelOptionsFor(TraceReader& reader, uint64_t stack_size,
+absl::StatusOr<StackDepthModelOptions> StackDepthModelOptionsFor(TraceReader& reader, uint64_t stack_size,
                                                        int timeline_buckets) {
   ATR_ASSIGN_OR_RETURN(int64_t first,
                        QueryScalar(reader, "SELECT ts_ns FROM event_log ORDER BY seq LIMIT 1"));
   ATR_ASSIGN_OR_RETURN(
       int64_t last, QueryScalar(reader, "SELECT ts_ns FROM event_log ORDER BY seq DESC LIMIT 1"));
-  return StackModelOptions{.stack_size = stack_size,
+  return StackDepthModelOptions{.stack_size = stack_size,
                            .timeline_start_ns = first,
                            .timeline_end_ns = std::max(last + 1, first + 1),
                            .timeline_buckets = timeline_buckets};
 }
 
-absl::StatusOr<StackReport> StackReportFromModel(TraceReader& reader, const StackModel& model) {
-  StackReport r;
+absl::StatusOr<StackDepthReport> StackDepthReportFromModel(TraceReader& reader, const StackDepthModel& model) {
+  StackDepthReport r;
   r.trace = reader.path();
   r.stack_size = model.options().stack_size;
   r.timeline_start_ns = model.options().timeline_start_ns;
@@ -274,7 +274,7 @@ absl::StatusOr<StackReport> StackReportFromModel(TraceReader& reader, const Stac
   for (const ThreadRow& t : threads) by_key[{t.pid, t.tid}] = &t;
   for (const ThreadStackState& s : model.threads()) {
     r.func_events += s.func_events;
-    ThreadStackReport tr;
+    ThreadStackDepthReport tr;
     tr.state = s;
     if (auto it = by_key.find({s.pid, s.tid}); it != by_key.end()) tr.thread = *it->second;
     tr.thread.pid = s.pid;
@@ -317,24 +317,24 @@ absl::StatusOr<StackReport> StackReportFromModel(TraceReader& reader, const Stac
   return r;
 }
 
-absl::StatusOr<StackReport> ComputeStackReport(TraceReader& reader,
-                                               const StackReportOptions& options) {
-  ATR_ASSIGN_OR_RETURN(StackModelOptions mo,
-                       StackModelOptionsFor(reader, options.stack_size, options.timeline_buckets));
-  StackModel model(mo);
+absl::StatusOr<StackDepthReport> ComputeStackDepthReport(TraceReader& reader,
+                                               const StackDepthReportOptions& options) {
+  ATR_ASSIGN_OR_RETURN(StackDepthModelOptions mo,
+                       StackDepthModelOptionsFor(reader, options.stack_size, options.timeline_buckets));
+  StackDepthModel model(mo);
   ATR_ASSIGN_OR_RETURN(EventCursor events, reader.Events());
   EventRow e;
   while (events.Next(&e)) model.OnEvent(e);
   ATR_RETURN_IF_ERROR(events.status());
   model.Finish(mo.timeline_end_ns);
-  ATR_ASSIGN_OR_RETURN(StackReport r, StackReportFromModel(reader, model));
+  ATR_ASSIGN_OR_RETURN(StackDepthReport r, StackDepthReportFromModel(reader, model));
   ATR_RETURN_IF_ERROR(FrameTables(reader, options, r));
   return r;
 }
 
-std::string RenderStackReportText(const StackReport& r) {
+std::string RenderStackDepthReportText(const StackDepthReport& r) {
   std::string out = DepthSourceLine(r);
-  for (const ThreadStackReport& t : r.threads) {
+  for (const ThreadStackDepthReport& t : r.threads) {
     out += "\n";
     RenderThreadHeader(out, r, t);
     if (!t.deepest_path.empty()) {
@@ -382,7 +382,7 @@ std::string RenderStackReportText(const StackReport& r) {
   return out;
 }
 
-void WriteStackCheckJson(JsonWriter& j, const StackReport& r) {
+void WriteStackCheckJson(JsonWriter& j, const StackDepthReport& r) {
   j.Key("depth_source").String(r.stack_ops ? "enter_exit" : "sampled");
   j.Key("func_events").Int(r.func_events);
   j.Key("unmatched_exits").Int(r.unmatched_exits);
@@ -390,13 +390,13 @@ void WriteStackCheckJson(JsonWriter& j, const StackReport& r) {
   j.Key("timeline_start_ns").Int(r.timeline_start_ns);
   j.Key("timeline_end_ns").Int(r.timeline_end_ns);
   j.Key("threads").BeginArray();
-  for (const ThreadStackReport& t : r.threads) WriteThreadJson(j, t);
+  for (const ThreadStackDepthReport& t : r.threads) WriteThreadJson(j, t);
   j.EndArray();
 }
 
-std::string RenderStackCheckText(const StackReport& r) {
+std::string RenderStackCheckText(const StackDepthReport& r) {
   std::string out = DepthSourceLine(r);
-  for (const ThreadStackReport& t : r.threads) {
+  for (const ThreadStackDepthReport& t : r.threads) {
     RenderThreadHeader(out, r, t);
     RenderTimeline(out, t.state);
     RenderOverflow(out, r, t);
@@ -404,13 +404,13 @@ std::string RenderStackCheckText(const StackReport& r) {
   return out;
 }
 
-ReportTable StackThreadsTable(const StackReport& r) {
+ReportTable StackThreadsTable(const StackDepthReport& r) {
   ReportTable t({{"pid", Column::kId}, {"tid", Column::kId}, {"name", Column::kText},
                  {"stack_bytes", Column::kBytes}, {"max_depth", Column::kBytes},
                  {"max_seq", Column::kId}, {"stack_size", Column::kBytes},
                  {"overflow_seq", Column::kId}, {"overflow_at_ns", Column::kNanos},
                  {"overflow_depth", Column::kBytes}, {"overflow_path", Column::kText}});
-  for (const ThreadStackReport& x : r.threads) {
+  for (const ThreadStackDepthReport& x : r.threads) {
     const ThreadStackState& s = x.state;
     std::vector<Cell> row{
         Cell::Int(x.thread.pid), Cell::Int(x.thread.tid), Cell::Text(x.thread.name.value_or("")),
@@ -430,7 +430,7 @@ ReportTable StackThreadsTable(const StackReport& r) {
   return t;
 }
 
-std::string RenderStackReportJson(const StackReport& r) {
+std::string RenderStackDepthReportJson(const StackDepthReport& r) {
   JsonWriter j;
   j.BeginObject();
   j.Key("trace").String(r.trace);

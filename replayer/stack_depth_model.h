@@ -1,4 +1,4 @@
-// StackModel: the stack side of a replay. Each recorded thread's stack is a
+// StackDepthModel: the stack side of a replay. Each recorded thread's stack is a
 // sequence of frames pushed by kFuncEnter and popped by kFuncExit events
 // (--stack-ops traces); every event's sp_depth is the depth it saw. Driven
 // in seq order next to the heap model, it reproduces the depth timeline,
@@ -10,12 +10,12 @@
 // deepest sp_depth seen while it was live. Memory: O(max call depth +
 // distinct functions), never O(events).
 //
-//   StackModel model({.stack_size = 64 * 1024});
+//   StackDepthModel model({.stack_size = 64 * 1024});
 //   while (cursor.Next(&e)) model.OnEvent(e);
 //   model.Finish(last_ts_ns);
 //   for (const auto& [key, t] : model.threads()) ... t.max_depth, t.overflow
-#ifndef ATR_REPLAYER_STACK_MODEL_H_
-#define ATR_REPLAYER_STACK_MODEL_H_
+#ifndef ATR_REPLAYER_STACK_DEPTH_MODEL_H_
+#define ATR_REPLAYER_STACK_DEPTH_MODEL_H_
 
 #include <cstdint>
 #include <optional>
@@ -27,7 +27,7 @@
 
 namespace atr {
 
-struct StackModelOptions {
+struct StackDepthModelOptions {
   uint64_t stack_size = 0;      // bytes; 0: no overflow check
   int64_t timeline_start_ns = 0;  // timeline covers [start, end) in buckets
   int64_t timeline_end_ns = 0;    // end <= start: no timeline
@@ -66,9 +66,9 @@ struct FunctionStackStats {
   int64_t unfinished = 0;          // calls still live at the end (exit/crash)
 };
 
-class StackModel {
+class StackDepthModel {
  public:
-  explicit StackModel(StackModelOptions options = {}) : options_(options) {}
+  explicit StackDepthModel(StackDepthModelOptions options = {}) : options_(options) {}
 
   // REQUIRES: events in seq order.
   void OnEvent(const EventRow& e);
@@ -80,7 +80,7 @@ class StackModel {
   const std::vector<ThreadStackState>& threads() const { return thread_states_; }
   // In first-call order.
   const std::vector<FunctionStackStats>& functions() const { return functions_; }
-  const StackModelOptions& options() const { return options_; }
+  const StackDepthModelOptions& options() const { return options_; }
 
  private:
   struct LiveFrame {
@@ -97,7 +97,7 @@ class StackModel {
   Thread& ThreadOf(const EventRow& e);
   void Pop(Thread& t, int64_t ts);
 
-  StackModelOptions options_;
+  StackDepthModelOptions options_;
   absl::flat_hash_map<std::pair<int32_t, int32_t>, Thread> threads_;
   std::vector<ThreadStackState> thread_states_;
   absl::flat_hash_map<std::pair<int32_t, uint64_t>, size_t> function_index_;
@@ -108,4 +108,4 @@ class StackModel {
 
 }  // namespace atr
 
-#endif  // ATR_REPLAYER_STACK_MODEL_H_
+#endif  // ATR_REPLAYER_STACK_DEPTH_MODEL_H_

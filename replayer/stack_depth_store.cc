@@ -1,4 +1,4 @@
-#include "replayer/stack_store.h"
+#include "replayer/stack_depth_store.h"
 
 #include "absl/strings/str_cat.h"
 #include "db/sqlite.h"
@@ -11,7 +11,7 @@ using db_internal::SqlStatement;
 
 namespace {
 
-absl::Status Write(SqlDatabase& db, int64_t replay_id, const StackModel& model) {
+absl::Status Write(SqlDatabase& db, int64_t replay_id, const StackDepthModel& model) {
   ATR_ASSIGN_OR_RETURN(
       SqlStatement ins,
       SqlStatement::Prepare(db,
@@ -50,8 +50,8 @@ absl::Status CannotStore(const absl::Status& s) {
 
 }  // namespace
 
-absl::Status StoreStackReplay(const std::string& trace_path, int64_t replay_id,
-                              const StackModel& model) {
+absl::Status StoreStackDepthReplay(const std::string& trace_path, int64_t replay_id,
+                              const StackDepthModel& model) {
   absl::StatusOr<TableTransaction> t =
       TableTransaction::Begin(trace_path, {TableGroup::kStackDepthReplay});
   if (!t.ok()) return CannotStore(t.status());

@@ -10,6 +10,6 @@ atr_cc_test(NAME frame_sizes_test SRCS ${PROJECT_SOURCE_DIR}/recorder/collector/
   DEPS atr::collector atr_e2e_support)
 add_dependencies(frame_sizes_test stack_ops)
 
-atr_cc_test(NAME stack_test SRCS e2e/stack_test.cc
-  DEPS atr_e2e_support atr::stack_report atr::db LABELS integration)
-add_dependencies(stack_test atr atr_preload stack_ops stack_ops_plain)
+atr_cc_test(NAME stack_depth_test SRCS e2e/stack_depth_test.cc
+  DEPS atr_e2e_support atr::stack_depth_report atr::db LABELS integration)
+add_dependencies(stack_depth_test atr atr_preload stack_ops stack_ops_plain)

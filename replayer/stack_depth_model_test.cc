@@ -1,4 +1,4 @@
-#include "replayer/stack_model.h"
+#include "replayer/stack_depth_model.h"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@ EventRow Ev(int64_t seq, int64_t ts, Op op, uint64_t fn, uint32_t depth, int32_t
 }
 
 // main(0..100) -> f(10..60) -> g(20..30); g again (70..80) directly from main.
-TEST(StackModelTest, CallsInclusiveExclusiveAndDepth) {
-  StackModel m({.stack_size = 150});
+TEST(StackDepthModelTest, CallsInclusiveExclusiveAndDepth) {
+  StackDepthModel m({.stack_size = 150});
   m.OnEvent(Ev(1, 0, Op::kFuncEnter, 0x100, 64));
   m.OnEvent(Ev(2, 10, Op::kFuncEnter, 0x200, 128));
   m.OnEvent(Ev(3, 20, Op::kFuncEnter, 0x300, 160));
@@ -47,8 +47,8 @@ TEST(StackModelTest, CallsInclusiveExclusiveAndDepth) {
   EXPECT_EQ(m.unmatched_exits(), 0);
 }
 
-TEST(StackModelTest, RecursionAndSkippedExits) {
-  StackModel m;
+TEST(StackDepthModelTest, RecursionAndSkippedExits) {
+  StackDepthModel m;
   for (int i = 0; i < 5; ++i) m.OnEvent(Ev(1 + i, i, Op::kFuncEnter, 0x10, 100 + 32 * i));
   m.OnEvent(Ev(6, 6, Op::kFuncEnter, 0x20, 400));
   // A longjmp skipped 0x20's exit and three of 0x10's: the next exit of 0x10
@@ -63,8 +63,8 @@ TEST(StackModelTest, RecursionAndSkippedExits) {
   EXPECT_EQ(m.unmatched_exits(), 1);
 }
 
-TEST(StackModelTest, SampledDepthOnlyAndPerThread) {
-  StackModel m({.stack_size = 1000, .timeline_start_ns = 0, .timeline_end_ns = 100,
+TEST(StackDepthModelTest, SampledDepthOnlyAndPerThread) {
+  StackDepthModel m({.stack_size = 1000, .timeline_start_ns = 0, .timeline_end_ns = 100,
                 .timeline_buckets = 10});
   m.OnEvent(Ev(1, 5, Op::kMalloc, 0, 500, 1));
   m.OnEvent(Ev(2, 55, Op::kMalloc, 0, 1500, 2));

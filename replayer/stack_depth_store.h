@@ -1,20 +1,20 @@
 // StackStore: writes the stack side of a replay (`atr replay --stack-size N`)
 // into the trace, next to the replay's heap results: one row per thread of
-// the replayed process in replay_stack_threads (docs/stack.md), keyed by the
+// the replayed process in replay_stack_threads (docs/stack-depth.md), keyed by the
 // replays.id the heap side got from StoreReplay; db/ creates the table on
 // first use (TableGroup::kStackDepthReplay). The path at each point is a
 // stacks.id, so the frames are one join away.
 //
 //   ATR_ASSIGN_OR_RETURN(int64_t id, StoreReplay(path, run));
-//   ATR_RETURN_IF_ERROR(StoreStackReplay(path, id, model));
-#ifndef ATR_REPLAYER_STACK_STORE_H_
-#define ATR_REPLAYER_STACK_STORE_H_
+//   ATR_RETURN_IF_ERROR(StoreStackDepthReplay(path, id, model));
+#ifndef ATR_REPLAYER_STACK_DEPTH_STORE_H_
+#define ATR_REPLAYER_STACK_DEPTH_STORE_H_
 
 #include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
-#include "replayer/stack_model.h"
+#include "replayer/stack_depth_model.h"
 
 namespace atr::replay {
 
@@ -22,9 +22,9 @@ namespace atr::replay {
 // stack_size option is the size checked. Fails with one line naming the file
 // (read-only, locked, not a trace); nothing is written then.
 // REQUIRES: replay_id names a stored replay of the same events.
-absl::Status StoreStackReplay(const std::string& trace_path, int64_t replay_id,
-                              const StackModel& model);
+absl::Status StoreStackDepthReplay(const std::string& trace_path, int64_t replay_id,
+                              const StackDepthModel& model);
 
 }  // namespace atr::replay
 
-#endif  // ATR_REPLAYER_STACK_STORE_H_
+#endif  // ATR_REPLAYER_STACK_DEPTH_STORE_H_
