@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
@@ -10,6 +9,7 @@
 #include "allocator/heap.h"
 #include "base/progress_line.h"
 #include "base/status_macros.h"
+#include "base/utc_time.h"
 #include "db/query.h"
 #include "replayer/replay_engine.h"
 #include "replayer/replay_store.h"
@@ -279,14 +279,7 @@ absl::StatusOr<std::vector<SpanSnapshot>> SnapshotAt(TraceReader* reader,
 
 }  // namespace
 
-std::string NowUtc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string NowUtc() { return UtcNow("%Y-%m-%dT%H:%M:%SZ"); }
 
 absl::StatusOr<int64_t> AutoSampleInterval(const TraceReader& reader) {
   // Two queries: SQLite answers min() and max() of the rowid from the

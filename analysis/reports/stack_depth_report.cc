@@ -113,17 +113,23 @@ std::string ThreadLabel(const ThreadRow& t) {
   return s;
 }
 
+// "frame_size" (null when unknown) and "dynamic_frame" of one frame.
+void WriteFrameSizeJson(JsonWriter& j, std::optional<int32_t> frame_size, bool dynamic) {
+  j.Key("frame_size");
+  if (frame_size) {
+    j.Int(*frame_size);
+  } else {
+    j.Null();
+  }
+  j.Key("dynamic_frame").Bool(dynamic);
+}
+
 void WritePathJson(JsonWriter& j, const std::vector<StackPathFrame>& path) {
   j.BeginArray();
   for (const StackPathFrame& f : path) {
     j.BeginObject().Key("function").String(f.function).Key("location").String(f.location);
-    j.Key("frame_size");
-    if (f.frame_size) {
-      j.Int(*f.frame_size);
-    } else {
-      j.Null();
-    }
-    j.Key("dynamic_frame").Bool(f.dynamic_frame).EndObject();
+    WriteFrameSizeJson(j, f.frame_size, f.dynamic_frame);
+    j.EndObject();
   }
   j.EndArray();
 }
@@ -451,13 +457,8 @@ std::string RenderStackDepthReportJson(const StackDepthReport& r) {
     j.Key("inclusive_ns").Int(s.inclusive_ns).Key("exclusive_ns").Int(s.exclusive_ns);
     j.Key("max_depth_inside").Int(s.max_depth_inside).Key("max_recursion").Int(s.max_recursion);
     j.Key("unfinished").Int(s.unfinished);
-    j.Key("frame_size");
-    if (f.frame_size) {
-      j.Int(*f.frame_size);
-    } else {
-      j.Null();
-    }
-    j.Key("dynamic_frame").Bool(f.dynamic_frame).EndObject();
+    WriteFrameSizeJson(j, f.frame_size, f.dynamic_frame);
+    j.EndObject();
   }
   j.EndArray();
   j.EndObject();
