@@ -289,6 +289,23 @@ absl::StatusOr<int64_t> AutoSampleInterval(const TraceReader& reader) {
   return std::max<int64_t>(100, (hi - lo + 1) / 1000);
 }
 
+absl::StatusOr<ReplayScope> ResolveReplayScope(const TraceReader& reader,
+                                               std::optional<int32_t> pid,
+                                               int64_t sample_every) {
+  ReplayScope scope;
+  if (pid) {
+    scope.pid = *pid;
+  } else {
+    ATR_ASSIGN_OR_RETURN(scope.pid, DefaultPid(reader));
+  }
+  if (sample_every > 0) {
+    scope.sample_every = sample_every;
+  } else {
+    ATR_ASSIGN_OR_RETURN(scope.sample_every, AutoSampleInterval(reader));
+  }
+  return scope;
+}
+
 absl::StatusOr<int64_t> NewestBuiltinSnapshotReplay(const TraceReader& reader) {
   return NewestReplay(reader, "allocator = 'builtin' AND snapshot_seq > 0");
 }
@@ -315,16 +332,10 @@ absl::StatusOr<ReplayRun> RunBuiltinReplay(TraceReader* reader,
                                            const BuiltinReplayOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   ATR_RETURN_IF_ERROR(alloc::ValidateConfig(options.config));
-  int32_t pid = 0;
-  if (options.pid) {
-    pid = *options.pid;
-  } else {
-    ATR_ASSIGN_OR_RETURN(pid, DefaultPid(*reader));
-  }
-  int64_t interval = options.sample_every;
-  if (interval <= 0) {
-    ATR_ASSIGN_OR_RETURN(interval, AutoSampleInterval(*reader));
-  }
+  ATR_ASSIGN_OR_RETURN(const ReplayScope scope,
+                       ResolveReplayScope(*reader, options.pid, options.sample_every));
+  const int32_t pid = scope.pid;
+  const int64_t interval = scope.sample_every;
   ATR_ASSIGN_OR_RETURN(ModelHeaps heaps, ModelHeaps::Create(options));
   ModelBackend backend(&heaps, options, interval, /*sampling=*/true);
   EngineOptions eo{.pid = pid,

@@ -88,6 +88,17 @@ absl::StatusOr<int64_t> EnsureBuiltinReplay(const std::string& trace_path, bool 
 // Sample interval used when sample_every = 0.
 absl::StatusOr<int64_t> AutoSampleInterval(const TraceReader& reader);
 
+// What a replay covers when its options leave it open, for the built-in
+// and the real-allocator replays alike: `pid`, else DefaultPid(reader);
+// `sample_every` when > 0, else AutoSampleInterval(reader).
+struct ReplayScope {
+  int32_t pid = 0;
+  int64_t sample_every = 0;
+};
+absl::StatusOr<ReplayScope> ResolveReplayScope(const TraceReader& reader,
+                                               std::optional<int32_t> pid,
+                                               int64_t sample_every);
+
 // Now, as ISO 8601 UTC with seconds ("2026-11-27T00:10:00Z").
 std::string NowUtc();
 

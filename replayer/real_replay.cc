@@ -293,16 +293,10 @@ absl::StatusOr<ReplayRun> RunRealReplay(TraceReader* reader, const RealReplayOpt
   if (driver.empty()) {
     ATR_ASSIGN_OR_RETURN(driver, FindReplayDriver());
   }
-  int32_t pid = 0;
-  if (options.pid) {
-    pid = *options.pid;
-  } else {
-    ATR_ASSIGN_OR_RETURN(pid, DefaultPid(*reader));
-  }
-  int64_t interval = options.sample_every;
-  if (interval <= 0) {
-    ATR_ASSIGN_OR_RETURN(interval, AutoSampleInterval(*reader));
-  }
+  ATR_ASSIGN_OR_RETURN(const ReplayScope scope,
+                       ResolveReplayScope(*reader, options.pid, options.sample_every));
+  const int32_t pid = scope.pid;
+  const int64_t interval = scope.sample_every;
 
   const char* tmp = std::getenv("TMPDIR");
   std::string ops_path = absl::StrCat(tmp && *tmp ? tmp : "/tmp", "/atr-ops-XXXXXX");
